@@ -1,0 +1,10 @@
+"""Batched kernels with PyTorch semantics: validated entry points over :mod:`numbacnn.kernels`.
+
+Images are ``(N, C, H, W)``, convolution weights ``(F, C, kh, kw)``, sequences
+batch-first ``(N, T, D)``.  Every ``*_forward``/``*_backward`` pair returns
+fresh arrays; no function writes into its inputs.  float32 stays float32,
+float64 stays float64, integer input becomes float64.
+"""
+
+# Each topic lives in its own module; the names are re-exported here.
+# (conv: conv2d, conv2d_backward; pool: max/avg pooling; recurrent: RNN/LSTM/GRU)
