@@ -1,0 +1,286 @@
+"""Batched 2-D convolution with PyTorch semantics: validation, padding, dtypes.
+
+The loops live in :mod:`numbacnn.kernels.conv`; this module checks the
+arguments once, pads the input with zeros, chooses the dtype and allocates the
+outputs.  See :doc:`/theory/cnn-layers` for the forward pass and
+:doc:`/theory/conv-backprop` for the derivation of the backward pass.
+"""
+
+import numpy as np
+
+from .._validation import (
+    as_float_array,
+    as_pair,
+    check_choice,
+    check_ndim,
+    check_nonempty,
+    common_float_dtype,
+)
+from ..kernels import conv as _k
+
+__all__ = ["conv2d", "conv2d_backward"]
+
+_PADDING_STRINGS = ("valid", "same")
+
+
+def _resolve_geometry(x_shape, w_shape, stride, padding, dilation):
+    """Check stride/padding/dilation; return them with per-side paddings and output size.
+
+    Returns ``(sh, sw), (dh, dw), (top, bottom, left, right), (Ho, Wo)``.
+    """
+    _, _, H, W = x_shape
+    _, _, kh, kw = w_shape
+    sh, sw = as_pair(stride, "stride", minimum=1)
+    dh, dw = as_pair(dilation, "dilation", minimum=1)
+    # the span of the dilated kernel: d (k - 1) + 1 input pixels
+    span_h = dh * (kh - 1) + 1
+    span_w = dw * (kw - 1) + 1
+    if isinstance(padding, str):
+        check_choice(padding, "padding", _PADDING_STRINGS)
+        if padding == "valid":
+            top = bottom = left = right = 0
+        else:
+            if (sh, sw) != (1, 1):
+                raise ValueError(
+                    f"padding='same' needs stride 1 (as in torch); got stride={stride!r}"
+                )
+            # total padding d (k - 1) keeps H_out = H; an odd total puts the
+            # extra row/column at the bottom/right, exactly as torch does
+            top, left = (span_h - 1) // 2, (span_w - 1) // 2
+            bottom, right = span_h - 1 - top, span_w - 1 - left
+    else:
+        ph, pw = as_pair(padding, "padding", minimum=0)
+        top = bottom = ph
+        left = right = pw
+    Hp, Wp = H + top + bottom, W + left + right
+    if span_h > Hp or span_w > Wp:
+        raise ValueError(
+            f"weight kernel of size ({kh}, {kw}) with dilation ({dh}, {dw}) spans "
+            f"({span_h}, {span_w}) pixels, larger than the padded input of size ({Hp}, {Wp}) "
+            f"(x spatial size ({H}, {W}), padding {padding!r})"
+        )
+    Ho = (Hp - span_h) // sh + 1
+    Wo = (Wp - span_w) // sw + 1
+    return (sh, sw), (dh, dw), (top, bottom, left, right), (Ho, Wo)
+
+
+def _check_conv_operands(x, weight):
+    check_ndim(x, "x", 4, "(N, C, H, W)")
+    check_ndim(weight, "weight", 4, "(F, C, kh, kw)")
+    check_nonempty(x, "x")
+    check_nonempty(weight, "weight")
+    if weight.shape[1] != x.shape[1]:
+        raise ValueError(
+            f"weight has {weight.shape[1]} input channels (shape {weight.shape}) but x has "
+            f"{x.shape[1]} channels (shape {x.shape})"
+        )
+
+
+def _pad(x, pads, dtype):
+    """A fresh zero-padded C-contiguous copy of ``x`` in ``dtype`` (never a view of ``x``)."""
+    top, bottom, left, right = pads
+    N, C, H, W = x.shape
+    xp = np.zeros((N, C, H + top + bottom, W + left + right), dtype=dtype)
+    xp[:, :, top : top + H, left : left + W] = x
+    return xp
+
+
+def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1):
+    r"""Batched 2-D convolution (cross-correlation), equal to ``torch.nn.functional.conv2d``.
+
+    Computes, for every image ``n``, filter ``f`` and output pixel ``(i, j)``,
+
+    .. math::
+
+        y_{n,f,i,j} = b_f + \sum_{c=0}^{C-1} \sum_{p=0}^{k_h-1} \sum_{q=0}^{k_w-1}
+            w_{f,c,p,q}\, x^{\mathrm{pad}}_{n,c,\, i s_h + p d_h,\, j s_w + q d_w}
+
+    where :math:`x^{\mathrm{pad}}` is ``x`` surrounded by zeros.  As in every
+    CNN library the kernel is not flipped (this is cross-correlation; the
+    lecture's "convolution" rotates the kernel by 180 degrees first).  The
+    output size is
+
+    .. math::
+
+        H_\mathrm{out} = \left\lfloor \frac{H + p_\mathrm{top} + p_\mathrm{bottom}
+            - d_h (k_h - 1) - 1}{s_h} \right\rfloor + 1
+
+    (:math:`H + 2p - d(k-1) - 1` over :math:`s`, floored, plus one, for a
+    symmetric padding :math:`p`), and likewise for :math:`W_\mathrm{out}`.
+
+    See :doc:`/theory/cnn-layers`.
+
+    Parameters
+    ----------
+    x : array_like, shape (N, C, H, W)
+        Batch of ``N`` images with ``C`` channels.
+    weight : array_like, shape (F, C, kh, kw)
+        ``F`` filters of size ``kh x kw`` over ``C`` channels.
+    bias : array_like, shape (F,), optional
+        One bias per filter; ``None`` means no bias.
+    stride : int or (int, int), default 1
+        Step ``(sh, sw)`` between neighbouring output pixels, at least 1.
+    padding : int or (int, int) or {"valid", "same"}, default 0
+        Zeros added on both sides of each spatial axis, ``(ph, pw)``.
+        ``"valid"`` means no padding.  ``"same"`` (stride 1 only) pads a
+        total of ``d (k - 1)`` per axis so that ``Ho = H`` and ``Wo = W``;
+        when that total is odd the extra row/column goes to the bottom/right,
+        as in torch.
+    dilation : int or (int, int), default 1
+        Spacing ``(dh, dw)`` between kernel taps, at least 1.
+
+    Returns
+    -------
+    y : ndarray, shape (N, F, Ho, Wo)
+        float32 if all of ``x``, ``weight`` and ``bias`` are float32, else float64.
+
+    Raises
+    ------
+    ValueError
+        On wrong numbers of dimensions, empty arrays, a channel mismatch
+        between ``x`` and ``weight``, a ``bias`` not of shape ``(F,)``, a
+        stride or dilation below 1, negative padding, an unknown padding
+        string, ``"same"`` with a stride above 1, or a (dilated) kernel larger
+        than the padded input.
+    TypeError
+        On non-numeric arrays or non-integer stride/padding/dilation.
+
+    See Also
+    --------
+    conv2d_backward : the gradients of this function.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from numbacnn.functional import conv2d
+    >>> x = np.arange(16.0).reshape(1, 1, 4, 4)
+    >>> w = np.ones((1, 1, 3, 3))
+    >>> conv2d(x, w)
+    array([[[[45., 54.],
+             [81., 90.]]]])
+    >>> conv2d(x, w, padding="same").shape
+    (1, 1, 4, 4)
+    >>> conv2d(x, w, bias=np.array([1.0]), stride=2, padding=1)[0, 0]
+    array([[11., 25.],
+           [52., 91.]])
+    """
+    x = np.asarray(x)
+    weight = np.asarray(weight)
+    if bias is not None:
+        bias = np.asarray(bias)
+    _check_conv_operands(x, weight)
+    F = weight.shape[0]
+    if bias is not None and bias.shape != (F,):
+        raise ValueError(
+            f"bias must have shape (F,) = ({F},) to match weight of shape {weight.shape}; "
+            f"got shape {bias.shape}"
+        )
+    (sh, sw), (dh, dw), pads, (Ho, Wo) = _resolve_geometry(
+        x.shape, weight.shape, stride, padding, dilation
+    )
+    dtype = common_float_dtype(x, weight, bias)
+    xp = _pad(as_float_array(x, "x"), pads, dtype)
+    w = as_float_array(weight, "weight", dtype)
+    if bias is None:
+        b = np.zeros(F, dtype=dtype)
+    else:
+        b = as_float_array(bias, "bias", dtype)
+    out = np.empty((x.shape[0], F, Ho, Wo), dtype=dtype)
+    _k.conv2d_forward_reference(xp, w, b, sh, sw, dh, dw, out)
+    return out
+
+
+def conv2d_backward(grad_out, x, weight, stride=1, padding=0, dilation=1):
+    r"""Gradients of :func:`conv2d` with respect to ``x``, ``weight`` and the bias.
+
+    For an upstream gradient :math:`g = \partial L / \partial y` of shape
+    ``(N, F, Ho, Wo)``,
+
+    .. math::
+
+        \frac{\partial L}{\partial b_f} &= \sum_{n,i,j} g_{n,f,i,j}, \\
+        \frac{\partial L}{\partial w_{f,c,p,q}} &= \sum_{n,i,j} g_{n,f,i,j}\,
+            x^{\mathrm{pad}}_{n,c,\, i s_h + p d_h,\, j s_w + q d_w}, \\
+        \frac{\partial L}{\partial x^{\mathrm{pad}}_{n,c,u,v}} &=
+            \sum_{f,p,q}\ \sum_{i s_h + p d_h = u,\ j s_w + q d_w = v}
+            g_{n,f,i,j}\, w_{f,c,p,q},
+
+    and ``grad_x`` is :math:`\partial L / \partial x^{\mathrm{pad}}` with the
+    padding cropped off.  The input gradient is a "full" correlation of the
+    stride-dilated ``g`` with the kernel rotated by 180 degrees; the weight
+    gradient is a correlation of the input with ``g``.  Derivation:
+    :doc:`/theory/conv-backprop`.
+
+    Parameters
+    ----------
+    grad_out : array_like, shape (N, F, Ho, Wo)
+        Gradient of the loss with respect to the output of :func:`conv2d`.
+    x : array_like, shape (N, C, H, W)
+        The input of the forward pass.
+    weight : array_like, shape (F, C, kh, kw)
+        The filters of the forward pass.
+    stride, padding, dilation
+        As in :func:`conv2d` (the bias does not influence any gradient).
+
+    Returns
+    -------
+    grad_x : ndarray, shape (N, C, H, W)
+    grad_weight : ndarray, shape (F, C, kh, kw)
+    grad_bias : ndarray, shape (F,)
+        Always returned, also when the forward pass had no bias.  All three
+        are float32 if ``grad_out``, ``x`` and ``weight`` are float32, else
+        float64.
+
+    Raises
+    ------
+    ValueError, TypeError
+        As in :func:`conv2d`, and a ``ValueError`` when ``grad_out`` does not
+        have the shape ``(N, F, Ho, Wo)`` of the forward output.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from numbacnn.functional import conv2d, conv2d_backward
+    >>> x = np.arange(16.0).reshape(1, 1, 4, 4)
+    >>> w = np.ones((1, 1, 3, 3))
+    >>> g = np.ones_like(conv2d(x, w))  # L = sum(y)
+    >>> gx, gw, gb = conv2d_backward(g, x, w)
+    >>> gx[0, 0]  # how many 3x3 windows cover each pixel
+    array([[1., 2., 2., 1.],
+           [2., 4., 4., 2.],
+           [2., 4., 4., 2.],
+           [1., 2., 2., 1.]])
+    >>> gw[0, 0]  # sums of the 2x2 block each tap saw
+    array([[10., 14., 18.],
+           [26., 30., 34.],
+           [42., 46., 50.]])
+    >>> gb
+    array([4.])
+    """
+    grad_out = np.asarray(grad_out)
+    x = np.asarray(x)
+    weight = np.asarray(weight)
+    _check_conv_operands(x, weight)
+    (sh, sw), (dh, dw), pads, (Ho, Wo) = _resolve_geometry(
+        x.shape, weight.shape, stride, padding, dilation
+    )
+    N, C, H, W = x.shape
+    F = weight.shape[0]
+    check_ndim(grad_out, "grad_out", 4, "(N, F, Ho, Wo)")
+    if grad_out.shape != (N, F, Ho, Wo):
+        raise ValueError(
+            f"grad_out must have the forward output shape (N, F, Ho, Wo) = "
+            f"{(N, F, Ho, Wo)} for x of shape {x.shape} and weight of shape "
+            f"{weight.shape}; got shape {grad_out.shape}"
+        )
+    dtype = common_float_dtype(grad_out, x, weight)
+    xp = _pad(as_float_array(x, "x"), pads, dtype)
+    w = as_float_array(weight, "weight", dtype)
+    g = as_float_array(grad_out, "grad_out", dtype)
+    grad_xp = np.empty_like(xp)
+    grad_w = np.empty_like(w)
+    grad_b = np.empty(F, dtype=dtype)
+    _k.conv2d_backward_reference(g, xp, w, sh, sw, dh, dw, grad_xp, grad_w, grad_b)
+    top, _, left, _ = pads
+    grad_x = np.ascontiguousarray(grad_xp[:, :, top : top + H, left : left + W])
+    return grad_x, grad_w, grad_b

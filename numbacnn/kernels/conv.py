@@ -1,0 +1,160 @@
+"""Batched 2-D convolution (cross-correlation, PyTorch semantics) as loop kernels.
+
+Shapes: input ``x`` is ``(N, C, H, W)``, weights ``w`` are ``(F, C, kh, kw)``,
+output ``(N, F, Ho, Wo)``.  Every kernel here works on an input that the caller
+has already zero-padded (``xp``, shape ``(N, C, Hp, Wp)``), so no kernel ever
+tests a bound: the padding is data, not logic.  With stride ``(sh, sw)`` and
+dilation ``(dh, dw)`` the forward pass is the cross-correlation
+
+.. math::
+
+    y_{n,f,i,j} = b_f + \\sum_{c=0}^{C-1} \\sum_{p=0}^{k_h-1} \\sum_{q=0}^{k_w-1}
+        w_{f,c,p,q}\\, x^{\\mathrm{pad}}_{n,c,\\,i s_h + p d_h,\\, j s_w + q d_w}
+
+and the backward pass, for an upstream gradient :math:`g = \\partial L / \\partial y`,
+
+.. math::
+
+    \\frac{\\partial L}{\\partial b_f} = \\sum_{n,i,j} g_{n,f,i,j},\\qquad
+    \\frac{\\partial L}{\\partial w_{f,c,p,q}} = \\sum_{n,i,j} g_{n,f,i,j}\\,
+        x^{\\mathrm{pad}}_{n,c,\\,i s_h + p d_h,\\, j s_w + q d_w},
+
+    \\frac{\\partial L}{\\partial x^{\\mathrm{pad}}_{n,c,u,v}} =
+        \\sum_{f,p,q} \\; \\sum_{\\substack{i:\\, i s_h + p d_h = u \\\\ j:\\, j s_w + q d_w = v}}
+        g_{n,f,i,j}\\, w_{f,c,p,q}.
+
+The last sum is the lecture's "full convolution of the (stride-dilated) delta
+with the kernel rotated by 180 degrees", written as the chain rule it comes
+from.  See :doc:`/theory/cnn-layers` and :doc:`/theory/conv-backprop`.
+
+Two families of kernels live here:
+
+* ``conv2d_forward_reference`` / ``conv2d_backward_reference``: the equations
+  above transcribed index for index, one loop per index.  They are what the
+  documentation shows and what the tests hold the fast kernels to.
+* ``conv2d_forward_fast``, ``conv2d_grad_x_fast``, ``conv2d_grad_weight_fast``:
+  the same sums with the loops reordered for speed (see each docstring).
+
+None of them validates anything; :func:`numbacnn.functional.conv2d` does.
+"""
+
+from ._jit import jit
+
+__all__ = [
+    "conv2d_forward_reference",
+    "conv2d_backward_reference",
+]
+
+
+@jit
+def conv2d_forward_reference(xp, w, b, sh, sw, dh, dw, out):
+    """Cross-correlate the padded batch ``xp`` with ``w``, add ``b``, write ``out``.
+
+    One loop per index of
+
+    .. math::
+
+        y_{n,f,i,j} = b_f + \\sum_{c} \\sum_{p} \\sum_{q}
+            w_{f,c,p,q}\\, x^{\\mathrm{pad}}_{n,c,\\,i s_h + p d_h,\\, j s_w + q d_w}.
+
+    Parameters
+    ----------
+    xp : ndarray, shape (N, C, Hp, Wp)
+        Zero-padded input.
+    w : ndarray, shape (F, C, kh, kw)
+        Filters.
+    b : ndarray, shape (F,)
+        Bias (zeros for "no bias").
+    sh, sw : int
+        Vertical and horizontal stride.
+    dh, dw : int
+        Vertical and horizontal dilation.
+    out : ndarray, shape (N, F, Ho, Wo)
+        Output, overwritten.  ``Ho = (Hp - dh (kh - 1) - 1) // sh + 1``, same for ``Wo``.
+    """
+    N, C, Hp, Wp = xp.shape
+    F, _, kh, kw = w.shape
+    Ho, Wo = out.shape[2], out.shape[3]
+    for n in range(N):  # image in the batch
+        for f in range(F):  # output feature map (filter)
+            for i in range(Ho):  # output row
+                for j in range(Wo):  # output column
+                    acc = b[f]
+                    for c in range(C):  # input channel
+                        for p in range(kh):  # kernel row
+                            for q in range(kw):  # kernel column
+                                acc += w[f, c, p, q] * xp[n, c, i * sh + p * dh, j * sw + q * dw]
+                    out[n, f, i, j] = acc
+
+
+@jit
+def conv2d_backward_reference(g, xp, w, sh, sw, dh, dw, grad_xp, grad_w, grad_b):
+    """Gradients of the convolution with respect to padded input, weights and bias.
+
+    Transcribes, one loop per index, the three sums
+
+    .. math::
+
+        \\frac{\\partial L}{\\partial b_f} = \\sum_{n,i,j} g_{n,f,i,j},\\quad
+        \\frac{\\partial L}{\\partial w_{f,c,p,q}} = \\sum_{n,i,j} g_{n,f,i,j}\\,
+            x^{\\mathrm{pad}}_{n,c,\\,i s_h + p d_h,\\, j s_w + q d_w},\\quad
+        \\frac{\\partial L}{\\partial x^{\\mathrm{pad}}_{n,c,\\,i s_h + p d_h,\\, j s_w + q d_w}}
+            \\mathrel{+}= g_{n,f,i,j}\\, w_{f,c,p,q}.
+
+    Unlike the lecture's code, every index of the weight gradient is bound by
+    its own loop (the lecture sums over ``img``, ``h`` and ``w`` left over from
+    an earlier loop, so its kernel gradient only sees the last image and the
+    last pixel).
+
+    Parameters
+    ----------
+    g : ndarray, shape (N, F, Ho, Wo)
+        Upstream gradient :math:`\\partial L / \\partial y`.
+    xp : ndarray, shape (N, C, Hp, Wp)
+        The zero-padded input of the forward pass.
+    w : ndarray, shape (F, C, kh, kw)
+        Filters.
+    sh, sw, dh, dw : int
+        Stride and dilation, as in the forward pass.
+    grad_xp : ndarray, shape (N, C, Hp, Wp)
+        Gradient with respect to the padded input, overwritten (crop the
+        padding off to get the gradient with respect to ``x``).
+    grad_w : ndarray, shape (F, C, kh, kw)
+        Weight gradient, overwritten.
+    grad_b : ndarray, shape (F,)
+        Bias gradient, overwritten.
+    """
+    N, C, Hp, Wp = xp.shape
+    F, _, kh, kw = w.shape
+    Ho, Wo = g.shape[2], g.shape[3]
+    grad_xp[:] = 0
+    grad_w[:] = 0
+    grad_b[:] = 0
+    for f in range(F):
+        for n in range(N):
+            for i in range(Ho):
+                for j in range(Wo):
+                    grad_b[f] += g[n, f, i, j]
+    for f in range(F):
+        for c in range(C):
+            for p in range(kh):
+                for q in range(kw):
+                    for n in range(N):
+                        for i in range(Ho):
+                            for j in range(Wo):
+                                grad_w[f, c, p, q] += (
+                                    g[n, f, i, j] * xp[n, c, i * sh + p * dh, j * sw + q * dw]
+                                )
+    # Every output y[n, f, i, j] touched x_pad at (i*sh + p*dh, j*sw + q*dw) with
+    # weight w[f, c, p, q]; the chain rule sends g[n, f, i, j] * w back along the
+    # same edge.  Overlapping windows accumulate.
+    for n in range(N):
+        for f in range(F):
+            for i in range(Ho):
+                for j in range(Wo):
+                    for c in range(C):
+                        for p in range(kh):
+                            for q in range(kw):
+                                grad_xp[n, c, i * sh + p * dh, j * sw + q * dw] += (
+                                    g[n, f, i, j] * w[f, c, p, q]
+                                )
