@@ -1,0 +1,284 @@
+"""Sphinx configuration for the numbacnn documentation.
+
+Three things here are unusual and deliberate:
+
+* MathJax is bundled.  The MathJax 2 files shipped by the PyPI package
+  ``jupyter-server-mathjax`` are copied into ``_static/mathjax`` of the HTML
+  build, and ``mathjax_path`` points there, so the built site loads no script
+  from the internet (``tools/check_docs_browser.py`` checks this).
+* The notebooks live in ``notebooks/`` at the repository root, stored without
+  outputs.  They are copied into ``docs/notebooks/`` (ignored by git) at
+  configuration time and executed by myst-nb during the build, in fast mode
+  (``NUMBACNN_FAST=1`` is set by the ``docs`` tox env).
+* The API reference lists every name in the ``__all__`` of each public module.
+  ``docs/api/reference.rst`` is written here from those lists (ignored by git),
+  so a new public function cannot be left out of the docs.
+"""
+
+import importlib
+import importlib.util
+import os
+import shutil
+import sys
+from pathlib import Path
+
+DOCS = Path(__file__).resolve().parent
+ROOT = DOCS.parent
+sys.path.insert(0, str(ROOT))
+
+project = "numbacnn"
+author = "the numbacnn developers"
+copyright = "numbacnn developers; mathematics after the week-45 CNN/RNN lecture"
+
+try:
+    import numbacnn
+
+    release = numbacnn.__version__
+except Exception:  # pragma: no cover - the build reports the import error later
+    release = "0.1.0"
+version = release
+
+extensions = [
+    "sphinx.ext.autodoc",
+    "sphinx.ext.autosummary",
+    "sphinx.ext.doctest",
+    "sphinx.ext.mathjax",
+    "sphinx.ext.viewcode",
+    "numpydoc",
+    "myst_nb",
+]
+
+exclude_patterns = ["_build", "_generated", "**.ipynb_checkpoints", "README.md"]
+templates_path = ["_templates"]
+html_static_path = ["_static"]
+html_css_files = ["numbacnn.css"]
+html_theme = "furo"
+html_title = "numbacnn"
+# no web fonts, no CDN: everything the pages need is in _static
+html_theme_options = {"navigation_with_keys": True}
+
+# ---------------------------------------------------------------- math --------
+_MATHJAX_DIR = "mathjax"
+
+
+def _mathjax_source():
+    """Directory with MathJax.js from the jupyter-server-mathjax package."""
+    spec = importlib.util.find_spec("jupyter_server_mathjax")
+    if spec is None or not spec.submodule_search_locations:
+        raise RuntimeError(
+            "the docs bundle MathJax from the PyPI package 'jupyter-server-mathjax'; "
+            "install the 'docs' extra (pip install -e .[docs])"
+        )
+    static = Path(list(spec.submodule_search_locations)[0]) / "static"
+    if not (static / "MathJax.js").is_file():
+        raise RuntimeError(f"jupyter-server-mathjax has no MathJax.js in {static}")
+    return static
+
+
+# relative paths are relative to _static of the built site
+mathjax_path = f"{_MATHJAX_DIR}/MathJax.js?config=TeX-AMS-MML_HTMLorMML-full"
+mathjax2_config = {
+    "tex2jax": {
+        "inlineMath": [["\\(", "\\)"]],
+        "displayMath": [["\\[", "\\]"]],
+        "processEscapes": True,
+        "processEnvironments": True,
+        "processClass": "math|output_area",
+        "ignoreClass": "tex2jax_ignore|mathjax_ignore|document",
+    },
+    # jupyter-server-mathjax ships the STIX web fonts only
+    "HTML-CSS": {
+        "availableFonts": [],
+        "webFont": "STIX-Web",
+        "imageFont": None,
+        "preferredFont": None,
+        "linebreaks": {"automatic": True},
+    },
+    "TeX": {"equationNumbers": {"autoNumber": "none"}},
+    "messageStyle": "none",
+    "menuSettings": {"zoom": "None"},
+}
+math_number_all = False
+math_eqref_format = "({number})"
+math_numfig = True
+numfig = True
+
+# ---------------------------------------------------------------- API ---------
+autosummary_generate = True
+autosummary_imported_members = False
+autodoc_default_options = {"members": False}
+autodoc_typehints = "none"
+numpydoc_show_class_members = False
+numpydoc_class_members_toctree = False
+numpydoc_attributes_as_param_list = True
+numpydoc_use_plots = False
+
+# The public modules and the page title of each, in reading order.  A module
+# that cannot be imported yet is left out of the reference (the build says so).
+PUBLIC_MODULES = [
+    ("numbacnn.signal", "Convolution of signals and images"),
+    ("numbacnn.functional", "Functional forward/backward pairs"),
+    ("numbacnn.activations", "Activation functions"),
+    ("numbacnn.losses", "Loss functions"),
+    ("numbacnn.optimizers", "Optimizers"),
+    ("numbacnn.layers", "Layers"),
+    ("numbacnn.models", "Models"),
+    ("numbacnn.callbacks", "Callbacks"),
+    ("numbacnn.sklearn", "scikit-learn estimators"),
+    ("numbacnn.datasets", "Datasets"),
+    ("numbacnn._gradcheck", "Gradient checking"),
+    ("numbacnn.experiments", "Experiments"),
+    ("numbacnn.kernels.conv", "Kernels: convolution"),
+    ("numbacnn.kernels.correlate", "Kernels: correlation of signals"),
+    ("numbacnn.kernels.pool", "Kernels: pooling"),
+    ("numbacnn.kernels.rnn", "Kernels: simple RNN"),
+    ("numbacnn.kernels.lstm", "Kernels: LSTM"),
+    ("numbacnn.kernels.gru", "Kernels: GRU"),
+]
+
+
+def _public_names(module):
+    names = getattr(module, "__all__", None)
+    if names is None:
+        names = [
+            n
+            for n, obj in vars(module).items()
+            if not n.startswith("_") and getattr(obj, "__module__", None) == module.__name__
+        ]
+    return sorted(names)
+
+
+_API_ERRORS = []
+
+
+def _report_api_errors(app):
+    from sphinx.util import logging
+
+    for err in _API_ERRORS:
+        logging.getLogger("numbacnn.docs").warning(f"public module fails to import: {err}")
+
+
+def _write_api_reference():
+    """Write api/reference.rst: one autosummary table per public module."""
+    lines = [
+        ".. This file is generated by docs/conf.py from the modules' __all__; do not edit.",
+        "",
+        "Reference",
+        "=========",
+        "",
+        "Every public name of numbacnn, module by module (the lists are read from each",
+        "module's ``__all__`` when the documentation is built).",
+        "",
+    ]
+    missing = []
+    for modname, title in PUBLIC_MODULES:
+        try:
+            module = importlib.import_module(modname)
+        except ModuleNotFoundError as exc:
+            if exc.name != modname:
+                _API_ERRORS.append(f"{modname}: {exc!r}")
+            missing.append(modname)
+            continue
+        except Exception as exc:  # a broken public module must fail the build
+            _API_ERRORS.append(f"{modname}: {exc!r}")
+            continue
+        names = [n for n in _public_names(module) if not n.startswith("_")]
+        heading = f"{title} (``{modname}``)"
+        lines += [heading, "-" * len(heading), ""]
+        lines += [f".. automodule:: {modname}", "   :no-members:", ""]
+        if not names:
+            continue
+        lines += [f".. currentmodule:: {modname}", "", ".. autosummary::",
+                  "   :toctree: generated", "   :nosignatures:", ""]
+        lines += [f"   {n}" for n in names]
+        lines.append("")
+    if missing:
+        print("numbacnn docs: API reference leaves out modules that do not exist yet: "
+              + ", ".join(missing))
+    text = "\n".join(lines) + "\n"
+    target = DOCS / "api" / "reference.rst"
+    if not target.exists() or target.read_text() != text:
+        target.write_text(text)
+
+
+# ---------------------------------------------------------------- notebooks ---
+nb_execution_mode = os.environ.get("NUMBACNN_DOCS_NB_EXECUTION", "auto")
+nb_execution_timeout = 600
+nb_execution_raise_on_error = True
+nb_execution_show_tb = True
+nb_merge_streams = True
+nb_ipywidgets_js = {}  # never pull require.js / widget managers from a CDN
+myst_enable_extensions = ["dollarmath", "amsmath"]
+myst_update_mathjax = False
+suppress_warnings = ["mystnb.unknown_mime_type"]
+source_suffix = {".rst": "restructuredtext", ".ipynb": "myst-nb"}
+
+NOTEBOOKS_SRC = ROOT / "notebooks"
+NOTEBOOKS_DST = DOCS / "notebooks"
+
+
+def _sync_notebooks():
+    """Copy notebooks/*.ipynb into docs/notebooks/ (a build input, ignored by git)."""
+    NOTEBOOKS_DST.mkdir(exist_ok=True)
+    wanted = {p.name: p for p in sorted(NOTEBOOKS_SRC.glob("*.ipynb"))}
+    for old in NOTEBOOKS_DST.glob("*.ipynb"):
+        if old.name not in wanted:
+            old.unlink()
+    for name, src in wanted.items():
+        dst = NOTEBOOKS_DST / name
+        if not dst.exists() or dst.read_bytes() != src.read_bytes():
+            shutil.copyfile(src, dst)
+    return sorted(wanted)
+
+
+def _notebook_toctree(app, docname, source):
+    """Fill the notebooks page with a toctree of the notebooks that exist."""
+    if docname != "notebooks":
+        return
+    names = sorted(p.stem for p in NOTEBOOKS_DST.glob("*.ipynb"))
+    if names:
+        block = ".. toctree::\n   :maxdepth: 1\n\n" + "".join(
+            f"   notebooks/{n}\n" for n in names
+        )
+    else:
+        block = (
+            ".. note::\n\n   No notebook has been added to ``notebooks/`` yet; this page "
+            "lists them once they exist.\n"
+        )
+    source[0] = source[0].replace(".. notebook-list-goes-here", block)
+
+
+def _copy_mathjax(app):
+    if app.builder.format != "html":
+        return
+    dst = Path(app.outdir) / "_static" / _MATHJAX_DIR
+    src = _mathjax_source()
+    if not (dst / "MathJax.js").is_file():
+        shutil.copytree(src, dst, dirs_exist_ok=True)
+
+
+# ---------------------------------------------------------------- doctest -----
+doctest_global_setup = """
+import numpy as np
+np.set_printoptions(precision=4, suppress=True)
+"""
+doctest_default_flags = (
+    __import__("doctest").ELLIPSIS | __import__("doctest").NORMALIZE_WHITESPACE
+)
+
+# ---------------------------------------------------------------- misc --------
+nitpicky = False
+pygments_style = "sphinx"
+pygments_dark_style = "monokai"
+
+_sync_notebooks()
+# stubs of names that left __all__ would otherwise linger and warn
+shutil.rmtree(DOCS / "api" / "generated", ignore_errors=True)
+_write_api_reference()
+
+
+def setup(app):
+    _mathjax_source()  # fail early and clearly when the package is missing
+    app.connect("builder-inited", _copy_mathjax)
+    app.connect("builder-inited", _report_api_errors)
+    app.connect("source-read", _notebook_toctree)
