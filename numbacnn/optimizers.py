@@ -1,0 +1,568 @@
+r"""Gradient-descent optimizers: the lecture's schedulers with explicit state.
+
+The lecture's ``Scheduler`` classes return a *change* that the network
+subtracts from its weights.  Here an optimizer owns the whole update::
+
+    opt = Adam(eta=1e-3)
+    opt.step(params, grads)   # params[k] -= update(grads[k]), in place
+
+``params`` and ``grads`` are dicts with the same keys, mapping a name to an
+array.  The parameter arrays belong to the model and are updated **in place**
+(the layer that holds them sees the new values without any reassignment);
+the gradients are never modified.  Everything an optimizer remembers between
+steps (velocities, accumulated squares, moments, the step counter) lives in
+``opt.state[key]``, a dict of arrays of the parameter's shape and dtype, so a
+float32 model stays float32.  State is keyed by the dict key, so the keys must
+be unique across the model (``"conv1.W"``, ``"dense2.b"``, ...); a key that
+comes back with a different shape raises ``ValueError``.  :meth:`reset` clears
+the state, for a fresh training run.
+
+Regularisation
+--------------
+The lecture adds an L2 penalty :math:`\frac{\lambda}{2}\|W\|^2` to the cost,
+with strength ``lmbd`` (``lam`` in its ``fit``).  Its gradient
+:math:`\lambda W` is added to the *weight* gradients (not the biases) before
+the update,
+
+.. math::
+
+    g \leftarrow \nabla_W C + \lambda W,
+
+and that is the model's job (``Sequential(l2=...)``), not the optimizer's: the
+optimizers here see the already regularised gradient.  (Adding
+:math:`\lambda W` inside Adam's moments is "L2"; AdamW's decoupled decay is
+different and not offered.)
+
+Where the formulas differ from the lecture's code
+-------------------------------------------------
+* **Adagrad** accumulates :math:`G \leftarrow G + g \odot g` elementwise.  The
+  lecture forms ``gradient @ gradient.T`` and uses its diagonal, which sums the
+  squares along each *row* of a weight matrix, so every parameter in a row
+  shares one step size and the result depends on how the matrix is laid out.
+* **Adam** keeps its moments and a step counter :math:`t` over the whole run;
+  the lecture resets them every epoch and counts epochs (see :class:`Adam`).
+* The small constant ``delta`` is added *outside* the square root in
+  Adagrad, RMSprop and Adam, :math:`\eta g/(\sqrt{s} + \delta)`, as in the
+  original papers and PyTorch.  The lecture adds it outside for Adagrad but
+  inside, :math:`\sqrt{s + \delta}`, for RMSprop and Adam; the two agree
+  unless :math:`s` is as small as :math:`\delta`.
+"""
+
+import numbers
+
+import numpy as np
+
+__all__ = [
+    "Optimizer",
+    "SGD",
+    "Momentum",
+    "Adagrad",
+    "AdagradMomentum",
+    "RMSprop",
+    "Adam",
+    "get_optimizer",
+    "OPTIMIZERS",
+]
+
+
+def _check_real(value, name):
+    if (
+        not isinstance(value, numbers.Real)
+        or isinstance(value, bool)
+        or not np.isfinite(value)
+    ):
+        raise ValueError(f"{name} must be a finite real number; got {value!r}")
+    return float(value)
+
+
+def _check_eta(eta):
+    eta = _check_real(eta, "eta")
+    if eta <= 0:
+        raise ValueError(f"eta must be > 0; got {eta!r}")
+    return eta
+
+
+def _check_momentum(momentum):
+    momentum = _check_real(momentum, "momentum")
+    if not 0 <= momentum < 1:
+        raise ValueError(f"momentum must satisfy 0 <= momentum < 1; got {momentum!r}")
+    return momentum
+
+
+def _check_rate(value, name):
+    value = _check_real(value, name)
+    if not 0 < value < 1:
+        raise ValueError(f"{name} must satisfy 0 < {name} < 1; got {value!r}")
+    return value
+
+
+def _check_delta(delta):
+    delta = _check_real(delta, "delta")
+    if delta <= 0:
+        raise ValueError(f"delta must be > 0; got {delta!r}")
+    return delta
+
+
+class Optimizer:
+    """Base class: validated ``step(params, grads)`` over per-key state.
+
+    Subclasses implement ``_update(param, grad, state)``, which receives one
+    parameter array (to modify in place), its gradient already converted to
+    the parameter's dtype, and the dict of state for that key (created empty
+    on the first step; ``state["t"]`` is the number of the current step,
+    starting at 1).
+
+    Attributes
+    ----------
+    eta : float
+        Learning rate :math:`\\eta`.
+    state : dict
+        ``state[key]`` holds that parameter's buffers (e.g. ``"m"``, ``"s"``),
+        its step counter ``"t"`` and the ``"shape"``/``"dtype"`` it was made for.
+    """
+
+    name = None
+
+    def __init__(self, eta):
+        self.eta = _check_eta(eta)
+        self.state = {}
+
+    def step(self, params, grads):
+        """Update every array in ``params`` in place from the matching ``grads``.
+
+        Parameters
+        ----------
+        params : dict of str -> ndarray
+            Model parameters (float32 or float64, writable).  Modified in place.
+        grads : dict of str -> array_like
+            Gradients of the (regularised) cost, same keys and shapes.  Not
+            modified; converted to each parameter's dtype.
+
+        Raises
+        ------
+        ValueError
+            If the keys differ, a shape differs from its parameter, or a key's
+            shape changed since an earlier step.
+        TypeError
+            If a parameter is not a floating NumPy array.
+        """
+        if set(params) != set(grads):
+            missing = sorted(set(params) - set(grads))
+            extra = sorted(set(grads) - set(params))
+            raise ValueError(
+                f"params and grads must have the same keys; missing in grads: "
+                f"{missing}, not in params: {extra}"
+            )
+        for key, p in params.items():
+            if not isinstance(p, np.ndarray) or p.dtype.kind != "f":
+                raise TypeError(
+                    f"params[{key!r}] must be a floating-point numpy array "
+                    f"(updated in place); got {type(p).__name__}"
+                    + (f" of dtype {p.dtype}" if isinstance(p, np.ndarray) else "")
+                )
+            g = np.asarray(grads[key])
+            if g.shape != p.shape:
+                raise ValueError(
+                    f"grads[{key!r}] has shape {g.shape} but params[{key!r}] has "
+                    f"shape {p.shape}"
+                )
+            g = g.astype(p.dtype, copy=False)
+            st = self.state.get(key)
+            if st is None:
+                st = self.state[key] = {"t": 0, "shape": p.shape, "dtype": p.dtype}
+            elif st["shape"] != p.shape or st["dtype"] != p.dtype:
+                raise ValueError(
+                    f"params[{key!r}] has shape {p.shape} ({p.dtype}) but the optimizer "
+                    f"state for {key!r} was made for {st['shape']} ({st['dtype']}); keys "
+                    f"must be unique across the model, or call reset() for a new model"
+                )
+            st["t"] += 1
+            self._update(p, g, st)
+
+    def _update(self, p, g, st):
+        raise NotImplementedError
+
+    @staticmethod
+    def _buffer(st, name, p):
+        buf = st.get(name)
+        if buf is None:
+            buf = st[name] = np.zeros_like(p)
+        return buf
+
+    def reset(self):
+        """Forget all state (buffers and step counters), e.g. before a new training run."""
+        self.state = {}
+
+    def get_config(self):
+        """Return ``{"name": ..., **hyperparameters}``, accepted by :func:`get_optimizer`."""
+        return {"name": self.name, "eta": self.eta}
+
+    def to_config(self):
+        """Alias of :meth:`get_config`."""
+        return self.get_config()
+
+    def __repr__(self):
+        params = {k: v for k, v in self.get_config().items() if k != "name"}
+        return f"{type(self).__name__}({', '.join(f'{k}={v!r}' for k, v in params.items())})"
+
+
+class SGD(Optimizer):
+    r"""Plain gradient descent (the lecture's ``Constant`` scheduler).
+
+    .. math::
+
+        \theta_{t} = \theta_{t-1} - \eta\, g_t.
+
+    Parameters
+    ----------
+    eta : float, default 0.01
+        Learning rate, > 0.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from numbacnn.optimizers import SGD
+    >>> W = np.array([1.0, 2.0])
+    >>> SGD(eta=0.1).step({"W": W}, {"W": np.array([1.0, -1.0])})
+    >>> W
+    array([0.9, 2.1])
+    """
+
+    name = "sgd"
+
+    def __init__(self, eta=0.01):
+        super().__init__(eta)
+
+    def _update(self, p, g, st):
+        p -= p.dtype.type(self.eta) * g
+
+
+class Momentum(Optimizer):
+    r"""Gradient descent with momentum (the lecture's ``Momentum``).
+
+    .. math::
+
+        v_t = \mu\, v_{t-1} + \eta\, g_t, \qquad
+        \theta_t = \theta_{t-1} - v_t, \qquad v_0 = 0,
+
+    with :math:`\mu` = ``momentum``.  (PyTorch's ``SGD(momentum=mu)`` keeps
+    :math:`v/\eta` instead; for a constant :math:`\eta` the steps are equal.)
+
+    Parameters
+    ----------
+    eta : float, default 0.01
+        Learning rate, > 0.
+    momentum : float, default 0.9
+        :math:`0 \le \mu < 1`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from numbacnn.optimizers import Momentum
+    >>> W, opt = np.array([0.0]), Momentum(eta=0.1, momentum=0.5)
+    >>> for _ in range(2):
+    ...     opt.step({"W": W}, {"W": np.array([1.0])})
+    >>> W  # -(0.1) - (0.5*0.1 + 0.1)
+    array([-0.25])
+    """
+
+    name = "momentum"
+
+    def __init__(self, eta=0.01, momentum=0.9):
+        super().__init__(eta)
+        self.momentum = _check_momentum(momentum)
+
+    def _update(self, p, g, st):
+        v = self._buffer(st, "v", p)
+        dt = p.dtype.type
+        v *= dt(self.momentum)
+        v += dt(self.eta) * g
+        p -= v
+
+    def get_config(self):
+        return {**super().get_config(), "momentum": self.momentum}
+
+
+class Adagrad(Optimizer):
+    r"""Adagrad: a step size per parameter from the accumulated squared gradients.
+
+    .. math::
+
+        G_t = G_{t-1} + g_t \odot g_t, \qquad
+        \theta_t = \theta_{t-1} - \frac{\eta\, g_t}{\delta + \sqrt{G_t}},
+        \qquad G_0 = 0.
+
+    (The lecture accumulates the diagonal of :math:`g g^T`, i.e. row sums of
+    squares; this is the elementwise form of Duchi et al.)
+
+    Parameters
+    ----------
+    eta : float, default 0.01
+        Learning rate, > 0.
+    delta : float, default 1e-8
+        Guards the division, > 0.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from numbacnn.optimizers import Adagrad
+    >>> W = np.array([0.0, 0.0])
+    >>> Adagrad(eta=0.1).step({"W": W}, {"W": np.array([2.0, -0.5])})
+    >>> np.round(W, 6)  # first step: -eta * sign(g)
+    array([-0.1,  0.1])
+    """
+
+    name = "adagrad"
+
+    def __init__(self, eta=0.01, delta=1e-8):
+        super().__init__(eta)
+        self.delta = _check_delta(delta)
+
+    def _scaled(self, p, g, st):
+        G = self._buffer(st, "G", p)
+        G += g * g
+        dt = p.dtype.type
+        return dt(self.eta) * g / (dt(self.delta) + np.sqrt(G))
+
+    def _update(self, p, g, st):
+        p -= self._scaled(p, g, st)
+
+    def get_config(self):
+        return {**super().get_config(), "delta": self.delta}
+
+
+class AdagradMomentum(Adagrad):
+    r"""Adagrad step sizes fed through momentum (the lecture's ``AdagradMomentum``).
+
+    .. math::
+
+        G_t = G_{t-1} + g_t \odot g_t, \qquad
+        v_t = \mu\, v_{t-1} + \frac{\eta\, g_t}{\delta + \sqrt{G_t}}, \qquad
+        \theta_t = \theta_{t-1} - v_t.
+
+    Parameters
+    ----------
+    eta : float, default 0.01
+        Learning rate, > 0.
+    momentum : float, default 0.9
+        :math:`0 \le \mu < 1`.
+    delta : float, default 1e-8
+        Guards the division, > 0.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from numbacnn.optimizers import AdagradMomentum
+    >>> W, opt = np.array([0.0]), AdagradMomentum(eta=0.1, momentum=0.5)
+    >>> opt.step({"W": W}, {"W": np.array([3.0])})
+    >>> np.round(W, 6)
+    array([-0.1])
+    """
+
+    name = "adagrad_momentum"
+
+    def __init__(self, eta=0.01, momentum=0.9, delta=1e-8):
+        super().__init__(eta, delta)
+        self.momentum = _check_momentum(momentum)
+
+    def _update(self, p, g, st):
+        v = self._buffer(st, "v", p)
+        v *= p.dtype.type(self.momentum)
+        v += self._scaled(p, g, st)
+        p -= v
+
+    def get_config(self):
+        return {"name": self.name, "eta": self.eta, "momentum": self.momentum,
+                "delta": self.delta}
+
+
+class RMSprop(Optimizer):
+    r"""RMSprop: divide by a running root-mean-square of the gradients.
+
+    .. math::
+
+        s_t = \rho\, s_{t-1} + (1 - \rho)\, g_t \odot g_t, \qquad
+        \theta_t = \theta_{t-1} - \frac{\eta\, g_t}{\sqrt{s_t} + \delta},
+        \qquad s_0 = 0.
+
+    Parameters
+    ----------
+    eta : float, default 0.001
+        Learning rate, > 0.
+    rho : float, default 0.9
+        Decay of the running average, :math:`0 < \rho < 1`.
+    delta : float, default 1e-8
+        Guards the division, > 0 (the lecture puts it under the root).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from numbacnn.optimizers import RMSprop
+    >>> W = np.array([0.0])
+    >>> RMSprop(eta=0.01, rho=0.75).step({"W": W}, {"W": np.array([4.0])})
+    >>> np.round(W, 6)  # -0.01 * 4 / sqrt(0.25 * 16)
+    array([-0.02])
+    """
+
+    name = "rmsprop"
+
+    def __init__(self, eta=0.001, rho=0.9, delta=1e-8):
+        super().__init__(eta)
+        self.rho = _check_rate(rho, "rho")
+        self.delta = _check_delta(delta)
+
+    def _update(self, p, g, st):
+        s = self._buffer(st, "s", p)
+        dt = p.dtype.type
+        s *= dt(self.rho)
+        s += dt(1 - self.rho) * (g * g)
+        p -= dt(self.eta) * g / (np.sqrt(s) + dt(self.delta))
+
+    def get_config(self):
+        return {**super().get_config(), "rho": self.rho, "delta": self.delta}
+
+
+class Adam(Optimizer):
+    r"""Adam (Kingma and Ba): bias-corrected first and second moments.
+
+    .. math::
+
+        m_t &= \rho\, m_{t-1} + (1 - \rho)\, g_t, \\
+        s_t &= \rho_2\, s_{t-1} + (1 - \rho_2)\, g_t \odot g_t, \\
+        \hat m_t &= \frac{m_t}{1 - \rho^t}, \qquad
+        \hat s_t = \frac{s_t}{1 - \rho_2^t}, \\
+        \theta_t &= \theta_{t-1} - \frac{\eta\, \hat m_t}{\sqrt{\hat s_t} + \delta},
+
+    with :math:`m_0 = s_0 = 0` and :math:`t` the number of *steps* (mini-batch
+    updates) taken so far for this parameter.
+
+    **No per-epoch reset.**  The lecture calls ``reset()`` after every epoch,
+    which zeroes :math:`m, s` and increments a counter that it then uses as
+    :math:`t`.  The bias correction :math:`1/(1-\rho^t)` exists to undo the
+    zero initialisation of the moments after :math:`t` *updates*, so counting
+    epochs gets it wrong in both directions.  During the first epoch the
+    factors stay at :math:`1/(1-\rho) = 10` and :math:`1/(1-\rho_2) = 1000`
+    for every mini-batch: right for the first one only, and once the moments
+    have warmed up every step is :math:`10/\sqrt{1000} \approx 0.32` times
+    Adam's.  In later epochs the factors are :math:`\approx 1` although the
+    moments were just zeroed, so each epoch opens with steps of about
+    :math:`(1-\rho)/\sqrt{1-\rho_2} \approx 3.2\,\eta` in every coordinate,
+    whatever the scale of its gradient.  Zeroing :math:`s` also throws away the
+    per-parameter scale that Adam spends the epoch estimating.  Here the state
+    persists until :meth:`reset` is called for a new training run.
+
+    Parameters
+    ----------
+    eta : float, default 0.001
+        Learning rate, > 0.
+    rho : float, default 0.9
+        Decay of the first moment (PyTorch's ``beta1``), :math:`0 < \rho < 1`.
+    rho2 : float, default 0.999
+        Decay of the second moment (``beta2``), :math:`0 < \rho_2 < 1`.
+    delta : float, default 1e-8
+        Guards the division, > 0 (the lecture puts it under the root).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from numbacnn.optimizers import Adam
+    >>> W = np.array([0.0, 0.0])
+    >>> Adam(eta=0.1).step({"W": W}, {"W": np.array([5.0, -0.01])})
+    >>> np.round(W, 6)  # first step is -eta * sign(g)
+    array([-0.1,  0.1])
+    """
+
+    name = "adam"
+
+    def __init__(self, eta=0.001, rho=0.9, rho2=0.999, delta=1e-8):
+        super().__init__(eta)
+        self.rho = _check_rate(rho, "rho")
+        self.rho2 = _check_rate(rho2, "rho2")
+        self.delta = _check_delta(delta)
+
+    def _update(self, p, g, st):
+        m = self._buffer(st, "m", p)
+        s = self._buffer(st, "s", p)
+        t = st["t"]
+        dt = p.dtype.type
+        m *= dt(self.rho)
+        m += dt(1 - self.rho) * g
+        s *= dt(self.rho2)
+        s += dt(1 - self.rho2) * (g * g)
+        m_hat = m / dt(1 - self.rho**t)
+        s_hat = s / dt(1 - self.rho2**t)
+        p -= dt(self.eta) * m_hat / (np.sqrt(s_hat) + dt(self.delta))
+
+    def get_config(self):
+        return {**super().get_config(), "rho": self.rho, "rho2": self.rho2,
+                "delta": self.delta}
+
+
+#: name -> class; lecture spellings ("constant", "rms_prop") are aliases.
+OPTIMIZERS = {
+    "sgd": SGD,
+    "constant": SGD,
+    "momentum": Momentum,
+    "adagrad": Adagrad,
+    "adagrad_momentum": AdagradMomentum,
+    "adagradmomentum": AdagradMomentum,
+    "rmsprop": RMSprop,
+    "rms_prop": RMSprop,
+    "adam": Adam,
+}
+
+
+def get_optimizer(spec):
+    """Return an :class:`Optimizer` for a name, a config dict, a class or an instance.
+
+    Parameters
+    ----------
+    spec : None, str, dict, Optimizer subclass or Optimizer instance
+        ``None`` gives ``Adam()`` (the default of :class:`numbacnn.Sequential`).
+        Names (case-insensitive): ``"sgd"`` (alias ``"constant"``),
+        ``"momentum"``, ``"adagrad"``, ``"adagrad_momentum"``, ``"rmsprop"``
+        (``"rms_prop"``), ``"adam"``, with default hyperparameters.  A dict is
+        what :meth:`Optimizer.get_config` returns, e.g.
+        ``{"name": "adam", "eta": 2e-3}``.  An instance is returned as is
+        (with its state).
+
+    Returns
+    -------
+    Optimizer
+
+    Examples
+    --------
+    >>> from numbacnn.optimizers import get_optimizer
+    >>> get_optimizer({"name": "momentum", "eta": 0.1})
+    Momentum(eta=0.1, momentum=0.9)
+    """
+    if spec is None:
+        return Adam()
+    if isinstance(spec, Optimizer):
+        return spec
+    if isinstance(spec, type) and issubclass(spec, Optimizer) and spec is not Optimizer:
+        return spec()
+    if isinstance(spec, dict):
+        if "name" not in spec:
+            raise ValueError(f"an optimizer config needs a 'name' key; got {spec!r}")
+        params = {k: v for k, v in spec.items() if k != "name"}
+        cls = _lookup(spec["name"])
+        try:
+            return cls(**params)
+        except TypeError as exc:
+            raise ValueError(
+                f"invalid parameters for optimizer {spec['name']!r}: {exc}"
+            ) from None
+    if isinstance(spec, str):
+        return _lookup(spec)()
+    raise TypeError(
+        f"optimizer must be None, a name, a config dict or an Optimizer; got {spec!r}"
+    )
+
+
+def _lookup(name):
+    key = name.lower() if isinstance(name, str) else name
+    if key not in OPTIMIZERS:
+        valid = ", ".join(repr(k) for k in OPTIMIZERS)
+        raise ValueError(f"unknown optimizer {name!r}; valid names are {valid}")
+    return OPTIMIZERS[key]

@@ -1,0 +1,243 @@
+"""Optimizers: two steps against the textbook formulas, written out by hand here."""
+
+import math
+
+import numpy as np
+import pytest
+
+from numbacnn import optimizers as O
+
+G1 = np.array([[0.5, -2.0], [3.0, 0.01]])
+G2 = np.array([[-1.0, 0.5], [2.0, -0.2]])
+W0 = np.array([[1.0, -1.0], [0.25, 2.0]])
+
+
+def _two_steps(opt, dtype=np.float64):
+    W = W0.astype(dtype)
+    b = np.array([0.5, -0.5], dtype=dtype)
+    params = {"W": W, "b": b}
+    for g in (G1, G2):
+        grads = {"W": g.copy(), "b": g[0].copy()}
+        opt.step(params, grads)
+        assert params["W"] is W and params["b"] is b  # in place, same arrays
+    return W, b
+
+
+def _expected(update, hyper):
+    """Apply ``update`` elementwise with scalar Python floats, one entry at a time."""
+    out = np.empty_like(W0)
+    for idx in np.ndindex(W0.shape):
+        out[idx] = update(W0[idx], G1[idx], G2[idx], **hyper)
+    return out
+
+
+def sgd(w, g1, g2, eta):
+    w = w - eta * g1
+    return w - eta * g2
+
+
+def momentum(w, g1, g2, eta, mu):
+    v1 = eta * g1
+    w = w - v1
+    v2 = mu * v1 + eta * g2
+    return w - v2
+
+
+def adagrad(w, g1, g2, eta, delta):
+    G = g1 * g1
+    w = w - eta * g1 / (delta + math.sqrt(G))
+    G = G + g2 * g2
+    return w - eta * g2 / (delta + math.sqrt(G))
+
+
+def adagrad_momentum(w, g1, g2, eta, mu, delta):
+    G = g1 * g1
+    v = eta * g1 / (delta + math.sqrt(G))
+    w = w - v
+    G = G + g2 * g2
+    v = mu * v + eta * g2 / (delta + math.sqrt(G))
+    return w - v
+
+
+def rmsprop(w, g1, g2, eta, rho, delta):
+    s = (1 - rho) * g1 ** 2
+    w = w - eta * g1 / (math.sqrt(s) + delta)
+    s = rho * s + (1 - rho) * g2 ** 2
+    return w - eta * g2 / (math.sqrt(s) + delta)
+
+
+def adam(w, g1, g2, eta, rho, rho2, delta):
+    m = (1 - rho) * g1
+    s = (1 - rho2) * g1 ** 2
+    w = w - eta * (m / (1 - rho)) / (math.sqrt(s / (1 - rho2)) + delta)
+    m = rho * m + (1 - rho) * g2
+    s = rho2 * s + (1 - rho2) * g2 ** 2
+    return w - eta * (m / (1 - rho ** 2)) / (math.sqrt(s / (1 - rho2 ** 2)) + delta)
+
+
+CASES = [
+    (O.SGD(eta=0.1), sgd, dict(eta=0.1)),
+    (O.Momentum(eta=0.1, momentum=0.7), momentum, dict(eta=0.1, mu=0.7)),
+    (O.Adagrad(eta=0.2, delta=1e-3), adagrad, dict(eta=0.2, delta=1e-3)),
+    (O.AdagradMomentum(eta=0.2, momentum=0.6, delta=1e-3), adagrad_momentum,
+     dict(eta=0.2, mu=0.6, delta=1e-3)),
+    (O.RMSprop(eta=0.05, rho=0.8, delta=1e-3), rmsprop, dict(eta=0.05, rho=0.8, delta=1e-3)),
+    (O.Adam(eta=0.05, rho=0.8, rho2=0.9, delta=1e-3), adam,
+     dict(eta=0.05, rho=0.8, rho2=0.9, delta=1e-3)),
+]
+IDS = [type(c[0]).__name__ for c in CASES]
+
+
+@pytest.mark.parametrize("opt, formula, hyper", CASES, ids=IDS)
+def test_two_steps_match_textbook_formula(opt, formula, hyper):
+    opt.reset()
+    W, b = _two_steps(opt)
+    np.testing.assert_allclose(W, _expected(formula, hyper), rtol=1e-13, atol=1e-15)
+    b0 = [0.5, -0.5]
+    exp_b = [formula(w, g1, g2, **hyper) for w, g1, g2 in zip(b0, G1[0], G2[0], strict=True)]
+    np.testing.assert_allclose(b, exp_b, rtol=1e-13)
+    assert opt.state["W"]["t"] == 2 and opt.state["b"]["t"] == 2
+
+
+@pytest.mark.parametrize("opt, formula, hyper", CASES, ids=IDS)
+def test_float32_stays_float32(opt, formula, hyper):
+    opt.reset()
+    W, b = _two_steps(opt, np.float32)
+    assert W.dtype == np.float32 and b.dtype == np.float32
+    for buf in opt.state["W"].values():
+        if isinstance(buf, np.ndarray):
+            assert buf.dtype == np.float32
+    np.testing.assert_allclose(W, _expected(formula, hyper), rtol=2e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("opt, formula, hyper", CASES, ids=IDS)
+def test_grads_untouched_and_reset(opt, formula, hyper):
+    opt.reset()
+    W = W0.copy()
+    g = G1.copy()
+    opt.step({"W": W}, {"W": g})
+    np.testing.assert_array_equal(g, G1)
+    first = W.copy()
+    opt.step({"W": W}, {"W": g})
+    opt.reset()
+    assert opt.state == {}
+    W2 = W0.copy()
+    opt.step({"W": W2}, {"W": g})
+    np.testing.assert_array_equal(W2, first)  # after reset: a fresh first step
+
+
+def test_adam_is_not_reset_between_calls():
+    # Ten steps with a constant gradient: bias correction makes m_hat == g exactly and
+    # s_hat == g^2, so each step is eta*g/(|g|+delta); a per-epoch reset would not change
+    # this, but a counter that does not advance (the lecture's epoch counter) would.
+    opt = O.Adam(eta=0.01, rho=0.9, rho2=0.999)
+    W = np.zeros(3)
+    g = np.array([2.0, -0.5, 1e-3])
+    for _ in range(10):
+        opt.step({"W": W}, {"W": g})
+    np.testing.assert_allclose(W, -10 * 0.01 * g / (np.abs(g) + 1e-8), rtol=1e-10)
+    # the lecture's variant: t stuck at 1 within an epoch gives smaller steps
+    m = s = 0.0
+    w_lecture = 0.0
+    for _ in range(10):
+        m = 0.9 * m + 0.1 * 2.0
+        s = 0.999 * s + 0.001 * 4.0
+        w_lecture -= 0.01 * (m / 0.1) / math.sqrt(s / 0.001 + 1e-8)
+    assert abs(w_lecture - W[0]) > 1e-3
+
+
+def test_step_counter_is_per_key():
+    opt = O.Adam(eta=0.1)
+    a, b = np.zeros(2), np.zeros(3)
+    opt.step({"layer0.W": a}, {"layer0.W": np.ones(2)})
+    opt.step({"layer1.W": b}, {"layer1.W": np.ones(3)})
+    assert opt.state["layer0.W"]["t"] == 1 and opt.state["layer1.W"]["t"] == 1
+    np.testing.assert_allclose(b, -0.1, rtol=1e-6)  # a first step, not a second
+
+
+@pytest.mark.parametrize("opt", [c[0] for c in CASES], ids=IDS)
+def test_descends_a_quadratic(opt):
+    opt.reset()
+    rng = np.random.default_rng(1)
+    c = rng.normal(size=5)
+    x = np.zeros(5)
+    loss0 = 0.5 * np.sum((x - c) ** 2)
+    for _ in range(200):
+        opt.step({"x": x}, {"x": x - c})
+    assert 0.5 * np.sum((x - c) ** 2) < 0.2 * loss0
+
+
+def test_step_errors():
+    opt = O.SGD()
+    with pytest.raises(ValueError, match=r"same keys; missing in grads: \['b'\]"):
+        opt.step({"W": np.zeros(2), "b": np.zeros(1)}, {"W": np.zeros(2)})
+    with pytest.raises(ValueError, match=r"grads\['W'\] has shape \(3,\).*\(2,\)"):
+        opt.step({"W": np.zeros(2)}, {"W": np.zeros(3)})
+    with pytest.raises(TypeError, match=r"params\['W'\] must be a floating-point numpy array"):
+        opt.step({"W": [0.0, 1.0]}, {"W": np.zeros(2)})
+    with pytest.raises(TypeError, match="dtype int64"):
+        opt.step({"W": np.zeros(2, dtype=np.int64)}, {"W": np.zeros(2)})
+    adam = O.Adam()
+    adam.step({"W": np.zeros(2)}, {"W": np.ones(2)})
+    with pytest.raises(ValueError, match="keys must be unique across the model"):
+        adam.step({"W": np.zeros((2, 2))}, {"W": np.ones((2, 2))})
+
+
+@pytest.mark.parametrize(
+    "factory, match",
+    [(lambda: O.SGD(eta=0), "eta must be > 0"),
+     (lambda: O.SGD(eta=-1e-3), "eta must be > 0"),
+     (lambda: O.Adam(eta=float("nan")), "eta must be a finite real"),
+     (lambda: O.Momentum(momentum=1.0), "momentum must satisfy 0 <= momentum < 1"),
+     (lambda: O.AdagradMomentum(momentum=-0.1), "momentum must satisfy"),
+     (lambda: O.RMSprop(rho=0.0), "rho must satisfy 0 < rho < 1"),
+     (lambda: O.RMSprop(rho=1.0), "rho must satisfy 0 < rho < 1"),
+     (lambda: O.Adam(rho2=1.0), "rho2 must satisfy 0 < rho2 < 1"),
+     (lambda: O.Adam(rho="0.9"), "rho must be a finite real"),
+     (lambda: O.Adagrad(delta=0), "delta must be > 0")],
+)
+def test_hyperparameter_validation(factory, match):
+    with pytest.raises(ValueError, match=match):
+        factory()
+
+
+@pytest.mark.parametrize(
+    "spec, cls",
+    [(None, O.Adam), ("sgd", O.SGD), ("constant", O.SGD), ("momentum", O.Momentum),
+     ("adagrad", O.Adagrad), ("adagrad_momentum", O.AdagradMomentum),
+     ("RMSprop", O.RMSprop), ("rms_prop", O.RMSprop), ("adam", O.Adam), (O.SGD, O.SGD)],
+)
+def test_get_optimizer_names(spec, cls):
+    assert type(O.get_optimizer(spec)) is cls
+
+
+@pytest.mark.parametrize("opt", [c[0] for c in CASES], ids=IDS)
+def test_config_round_trip(opt):
+    cfg = opt.get_config()
+    assert cfg == opt.to_config()
+    back = O.get_optimizer(cfg)
+    assert type(back) is type(opt) and back.get_config() == cfg and back is not opt
+    assert O.get_optimizer(opt) is opt
+    assert repr(back).startswith(type(opt).__name__ + "(eta=")
+
+
+def test_defaults():
+    assert O.SGD().get_config() == {"name": "sgd", "eta": 0.01}
+    assert O.Momentum().get_config() == {"name": "momentum", "eta": 0.01, "momentum": 0.9}
+    assert O.Adagrad().get_config() == {"name": "adagrad", "eta": 0.01, "delta": 1e-8}
+    assert O.AdagradMomentum().momentum == 0.9
+    assert O.RMSprop().get_config() == {"name": "rmsprop", "eta": 0.001, "rho": 0.9,
+                                        "delta": 1e-8}
+    assert O.Adam().get_config() == {"name": "adam", "eta": 0.001, "rho": 0.9,
+                                     "rho2": 0.999, "delta": 1e-8}
+
+
+def test_get_optimizer_errors():
+    with pytest.raises(ValueError, match="unknown optimizer 'lbfgs'.*'adam'"):
+        O.get_optimizer("lbfgs")
+    with pytest.raises(ValueError, match="'name'"):
+        O.get_optimizer({"eta": 0.1})
+    with pytest.raises(ValueError, match="invalid parameters for optimizer 'sgd'"):
+        O.get_optimizer({"name": "sgd", "momentum": 0.5})
+    with pytest.raises(TypeError, match="optimizer must be"):
+        O.get_optimizer(0.1)
