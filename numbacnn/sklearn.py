@@ -1,0 +1,305 @@
+"""scikit-learn estimators: :class:`CNNClassifier` and :class:`RNNRegressor`.
+
+Both are ordinary scikit-learn estimators: every hyperparameter is a
+constructor argument stored unchanged, so ``get_params``/``set_params``/
+``clone``, :class:`~sklearn.model_selection.GridSearchCV`,
+:func:`~sklearn.model_selection.cross_val_score` and
+:class:`~sklearn.pipeline.Pipeline` work.  The lecture's grid search over the
+learning rate :math:`\\eta` and the regularisation :math:`\\lambda` becomes::
+
+    from sklearn.model_selection import GridSearchCV
+    search = GridSearchCV(CNNClassifier(epochs=20),
+                          {"eta": np.logspace(-3, 0, 4), "lmbd": np.logspace(-5, -1, 5)},
+                          n_jobs=2)
+    search.fit(X, y)
+
+and a joblib backend (``n_jobs``, ``joblib.parallel_config``) spreads the grid
+over cores or a cluster.  Each ``fit`` builds a fresh
+:class:`numbacnn.Sequential` model, available afterwards as ``model_``.
+"""
+
+import numbers
+
+import numpy as np
+from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import check_is_fitted
+
+from . import optimizers as _optimizers
+from .layers import GRU, LSTM, Conv2D, Dense, Flatten, MaxPool2D, SimpleRNN
+from .models import Sequential
+
+__all__ = ["CNNClassifier", "RNNRegressor"]
+
+
+def _optimizer(name, eta):
+    cls = _optimizers.get_optimizer(name).__class__
+    return cls(eta=eta)
+
+
+def _as_samples(X, name="X"):
+    X = np.asarray(X)
+    if X.dtype.kind not in "biuf":
+        raise TypeError(f"{name} must hold numbers; got dtype {X.dtype}")
+    if X.dtype != np.float32:
+        X = X.astype(np.float64)
+    return X
+
+
+def _seed(seed):
+    if seed is None or isinstance(seed, numbers.Integral):
+        return seed
+    if isinstance(seed, np.random.RandomState):
+        # sklearn-style random_state objects: draw a seed from them
+        return int(seed.randint(2**31 - 1))
+    raise ValueError(f"seed must be None or an integer; got {seed!r}")
+
+
+class _NumbacnnEstimator(BaseEstimator):
+    def _fit_model(self, model, X, y):
+        self.model_ = model
+        self.history_ = model.fit(
+            X, y, epochs=self.epochs, batch_size=self.batch_size, verbose=self.verbose
+        )
+        self.loss_curve_ = list(self.history_.history["loss"])
+        self.n_features_in_ = int(np.prod(X.shape[1:]))
+        return self
+
+
+class CNNClassifier(ClassifierMixin, _NumbacnnEstimator):
+    """The lecture's Keras digits CNN as a scikit-learn classifier.
+
+    Architecture: ``Conv2D(n_filters, receptive_field, padding="same",
+    activation="relu") -> MaxPool2D(2) -> Flatten -> Dense(n_hidden, "relu")
+    -> Dense(n_classes, "softmax")``, trained with categorical cross-entropy.
+    The defaults are the lecture's (10 filters of 3x3, 50 hidden neurons,
+    plain SGD, 100 epochs of batches of 100; its Keras ``SGD`` default
+    learning rate 0.01).
+
+    Parameters
+    ----------
+    n_filters : int, default 10
+    receptive_field : int, default 3
+        Filter size (square).
+    pool_size : int, default 2
+    n_hidden : int, default 50
+        Neurons of the hidden Dense layer.
+    eta : float, default 0.01
+        Learning rate.
+    lmbd : float, default 0.0
+        L2 strength on all weights (not biases): adds ``lmbd * W`` to each
+        weight gradient.  Keras' ``regularizers.l2(a)`` equals ``lmbd = 2 a``.
+    optimizer : str, default "sgd"
+        ``"sgd"``, ``"momentum"``, ``"adagrad"``, ``"adagrad_momentum"``,
+        ``"rmsprop"`` or ``"adam"`` (with ``eta``, other settings default).
+    epochs : int, default 100
+    batch_size : int, default 100
+    image_shape : tuple (C, H, W), optional
+        If given, 2-D ``X`` of shape ``(n, C*H*W)`` is reshaped to images,
+        so that the classifier can follow a scaler in a pipeline.
+    seed : int, optional
+        Seeds weights and shuffling (reproducible fits).
+    verbose : int, default 0
+        Passed to :meth:`numbacnn.Sequential.fit`.
+
+    Attributes
+    ----------
+    classes_ : ndarray
+        The class labels seen by ``fit`` (any sortable labels).
+    model_ : numbacnn.Sequential
+    history_ : numbacnn.History
+    loss_curve_ : list of float
+
+    Examples
+    --------
+    >>> from numbacnn.datasets import load_digits_images
+    >>> from numbacnn.sklearn import CNNClassifier
+    >>> X, y = load_digits_images()[:2]          # doctest: +SKIP
+    >>> CNNClassifier(epochs=5, seed=0).fit(X, y).score(X, y)  # doctest: +SKIP
+    """
+
+    def __init__(
+        self,
+        n_filters=10,
+        receptive_field=3,
+        pool_size=2,
+        n_hidden=50,
+        eta=0.01,
+        lmbd=0.0,
+        optimizer="sgd",
+        epochs=100,
+        batch_size=100,
+        image_shape=None,
+        seed=None,
+        verbose=0,
+    ):
+        self.n_filters = n_filters
+        self.receptive_field = receptive_field
+        self.pool_size = pool_size
+        self.n_hidden = n_hidden
+        self.eta = eta
+        self.lmbd = lmbd
+        self.optimizer = optimizer
+        self.epochs = epochs
+        self.batch_size = batch_size
+        self.image_shape = image_shape
+        self.seed = seed
+        self.verbose = verbose
+
+    def _images(self, X):
+        X = _as_samples(X)
+        if X.ndim == 2 and self.image_shape is not None:
+            shape = tuple(int(s) for s in self.image_shape)
+            if int(np.prod(shape)) != X.shape[1]:
+                raise ValueError(
+                    f"image_shape {shape} has {int(np.prod(shape))} pixels but X has "
+                    f"{X.shape[1]} features"
+                )
+            X = X.reshape((X.shape[0],) + shape)
+        if X.ndim != 4:
+            hint = (
+                "; pass image_shape=(C, H, W) to reshape 2-D rows"
+                if X.ndim == 2 else ""
+            )
+            raise ValueError(
+                f"CNNClassifier needs images X of shape (n_samples, C, H, W); got shape "
+                f"{X.shape}{hint}"
+            )
+        return X
+
+    def fit(self, X, y):
+        """Build a fresh model and train it on images ``X`` and labels ``y``."""
+        X = self._images(X)
+        y = np.asarray(y)
+        if y.ndim != 1:
+            raise ValueError(f"y must be 1-D class labels; got shape {y.shape}")
+        if y.shape[0] != X.shape[0]:
+            raise ValueError(
+                f"X and y must have the same number of samples; got {X.shape[0]} and {y.shape[0]}"
+            )
+        check_classification_targets(y)
+        self.classes_, codes = np.unique(y, return_inverse=True)
+        if len(self.classes_) < 2:
+            raise ValueError(
+                f"CNNClassifier needs at least 2 classes in y; got only {self.classes_.tolist()}"
+            )
+        model = Sequential(
+            [
+                Conv2D(self.n_filters, self.receptive_field, padding="same", activation="relu"),
+                MaxPool2D(self.pool_size),
+                Flatten(),
+                Dense(self.n_hidden, activation="relu"),
+                Dense(len(self.classes_), activation="softmax"),
+            ],
+            loss="categorical_crossentropy",
+            optimizer=_optimizer(self.optimizer, self.eta),
+            l2=self.lmbd,
+            seed=_seed(self.seed),
+        )
+        return self._fit_model(model, X, codes)
+
+    def predict_proba(self, X):
+        """Class probabilities, shape ``(n_samples, n_classes)`` in ``classes_`` order."""
+        check_is_fitted(self, "model_")
+        return self.model_.predict_proba(self._images(X))
+
+    def predict(self, X):
+        """The most probable class label for every image."""
+        return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
+
+
+class RNNRegressor(RegressorMixin, _NumbacnnEstimator):
+    """The lecture's Keras RNN regressor (``SimpleRNN -> Dense -> Dense(1)``) for scikit-learn.
+
+    Architecture: a recurrent layer (``cell`` of ``units`` states, last state
+    only) -> ``Dense(n_hidden, "relu")`` -> ``Dense(n_outputs)``, trained with
+    mean squared error.  The defaults follow the lecture's example (32 units,
+    8 hidden neurons, RMSprop, 100 epochs of batches of 16); its SimpleRNN
+    uses ReLU, ours tanh (the recurrence kernel's nonlinearity).
+
+    Parameters
+    ----------
+    cell : {"rnn", "lstm", "gru"}, default "rnn"
+    units : int, default 32
+    n_hidden : int, default 8
+    eta : float, default 0.001
+    lmbd : float, default 0.0
+        L2 strength on all weights (``lmbd * W`` added to the gradients).
+    optimizer : str, default "rmsprop"
+    epochs : int, default 100
+    batch_size : int, default 16
+    seed : int, optional
+    verbose : int, default 0
+
+    ``X`` is ``(n_samples, T, D)`` sequences, or ``(n_samples, T)`` read as
+    ``T`` steps of one feature each (e.g. the output of
+    :func:`numbacnn.datasets.sliding_windows`).  ``y`` is ``(n_samples,)`` or
+    ``(n_samples, n_outputs)``.
+    """
+
+    _CELLS = {"rnn": SimpleRNN, "lstm": LSTM, "gru": GRU}
+
+    def __init__(
+        self,
+        cell="rnn",
+        units=32,
+        n_hidden=8,
+        eta=0.001,
+        lmbd=0.0,
+        optimizer="rmsprop",
+        epochs=100,
+        batch_size=16,
+        seed=None,
+        verbose=0,
+    ):
+        self.cell = cell
+        self.units = units
+        self.n_hidden = n_hidden
+        self.eta = eta
+        self.lmbd = lmbd
+        self.optimizer = optimizer
+        self.epochs = epochs
+        self.batch_size = batch_size
+        self.seed = seed
+        self.verbose = verbose
+
+    @staticmethod
+    def _sequences(X):
+        X = _as_samples(X)
+        if X.ndim == 2:
+            X = X[:, :, None]
+        if X.ndim != 3:
+            raise ValueError(
+                f"RNNRegressor needs sequences X of shape (n_samples, T, D) or (n_samples, T); "
+                f"got shape {X.shape}"
+            )
+        return X
+
+    def fit(self, X, y):
+        """Build a fresh model and train it on sequences ``X`` and targets ``y``."""
+        if self.cell not in self._CELLS:
+            raise ValueError(f"cell must be one of 'rnn', 'lstm', 'gru'; got {self.cell!r}")
+        X = self._sequences(X)
+        y = _as_samples(y, "y")
+        if y.ndim not in (1, 2):
+            raise ValueError(f"y must be (n_samples,) or (n_samples, n_outputs); got {y.shape}")
+        self._y_1d = y.ndim == 1
+        n_out = 1 if y.ndim == 1 else y.shape[1]
+        model = Sequential(
+            [
+                self._CELLS[self.cell](self.units),
+                Dense(self.n_hidden, activation="relu"),
+                Dense(n_out),
+            ],
+            loss="mse",
+            optimizer=_optimizer(self.optimizer, self.eta),
+            l2=self.lmbd,
+            seed=_seed(self.seed),
+        )
+        return self._fit_model(model, X, y)
+
+    def predict(self, X):
+        """Predicted targets, ``(n_samples,)`` if ``y`` was 1-D in ``fit``."""
+        check_is_fitted(self, "model_")
+        out = self.model_.predict(self._sequences(X))
+        return out[:, 0] if self._y_1d else out
