@@ -15,6 +15,7 @@ Three things here are unusual and deliberate:
   so a new public function cannot be left out of the docs.
 """
 
+import doctest
 import importlib
 import importlib.util
 import os
@@ -231,21 +232,20 @@ def _sync_notebooks():
     return sorted(wanted)
 
 
-def _notebook_toctree(app, docname, source):
-    """Fill the notebooks page with a toctree of the notebooks that exist."""
-    if docname != "notebooks":
-        return
-    names = sorted(p.stem for p in NOTEBOOKS_DST.glob("*.ipynb"))
+def _write_notebook_toctree(names):
+    """docs/notebooks/toctree.rst.inc, included by notebooks.rst (a tracked dependency)."""
     if names:
-        block = ".. toctree::\n   :maxdepth: 1\n\n" + "".join(
-            f"   notebooks/{n}\n" for n in names
+        text = ".. toctree::\n   :maxdepth: 1\n\n" + "".join(
+            f"   notebooks/{Path(n).stem}\n" for n in names
         )
     else:
-        block = (
+        text = (
             ".. note::\n\n   No notebook has been added to ``notebooks/`` yet; this page "
             "lists them once they exist.\n"
         )
-    source[0] = source[0].replace(".. notebook-list-goes-here", block)
+    target = NOTEBOOKS_DST / "toctree.rst.inc"
+    if not target.exists() or target.read_text() != text:
+        target.write_text(text)
 
 
 def _copy_mathjax(app):
@@ -258,12 +258,10 @@ def _copy_mathjax(app):
 
 
 # ---------------------------------------------------------------- doctest -----
-doctest_global_setup = """
-import numpy as np
-np.set_printoptions(precision=4, suppress=True)
-"""
+# no global setup: docstring examples (numpydoc "Examples" sections rendered by
+# autodoc are doctest blocks too) must run exactly as a reader would type them
 doctest_default_flags = (
-    __import__("doctest").ELLIPSIS | __import__("doctest").NORMALIZE_WHITESPACE
+    doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE | doctest.IGNORE_EXCEPTION_DETAIL
 )
 
 # ---------------------------------------------------------------- misc --------
@@ -271,7 +269,7 @@ nitpicky = False
 pygments_style = "sphinx"
 pygments_dark_style = "monokai"
 
-_sync_notebooks()
+_write_notebook_toctree(_sync_notebooks())
 # stubs of names that left __all__ would otherwise linger and warn
 shutil.rmtree(DOCS / "api" / "generated", ignore_errors=True)
 _write_api_reference()
@@ -281,4 +279,3 @@ def setup(app):
     _mathjax_source()  # fail early and clearly when the package is missing
     app.connect("builder-inited", _copy_mathjax)
     app.connect("builder-inited", _report_api_errors)
-    app.connect("source-read", _notebook_toctree)
