@@ -9,3 +9,13 @@ float64 stays float64, integer input becomes float64.
 # Each topic lives in its own module; the names are re-exported here.
 # (conv: conv2d, conv2d_backward; pool: max/avg pooling; recurrent: RNN/LSTM/GRU)
 from .conv import conv2d, conv2d_backward  # noqa: E402,F401
+from .recurrent import (  # noqa: E402,F401
+    gru_backward,
+    gru_forward,
+    lstm_backward,
+    lstm_forward,
+    lstm_gradient_norms,
+    rnn_backward,
+    rnn_forward,
+    rnn_gradient_norms,
+)

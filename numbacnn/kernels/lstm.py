@@ -1,0 +1,316 @@
+"""Long short-term memory (LSTM): forward pass and backpropagation through time.
+
+The lecture's gates, for every sequence ``n`` and step ``t``, with
+:math:`\\sigma` the logistic function and :math:`\\odot` the elementwise product:
+
+.. math::
+
+    i^{(t)} &= \\sigma(W_i x^{(t)} + U_i h^{(t-1)} + b_i), \\\\
+    f^{(t)} &= \\sigma(W_f x^{(t)} + U_f h^{(t-1)} + b_f), \\\\
+    g^{(t)} &= \\tanh(W_g x^{(t)} + U_g h^{(t-1)} + b_g), \\\\
+    o^{(t)} &= \\sigma(W_o x^{(t)} + U_o h^{(t-1)} + b_o), \\\\
+    c^{(t)} &= f^{(t)} \\odot c^{(t-1)} + i^{(t)} \\odot g^{(t)}, \\\\
+    h^{(t)} &= o^{(t)} \\odot \\tanh(c^{(t)}).
+
+:math:`g` is the lecture's candidate cell state :math:`\\tilde c`.  The four gate
+blocks are stacked in the order ``i, f, g, o`` (torch.nn.LSTM's order): rows
+``0:H`` of ``W (4H, D)``, ``U (4H, H)`` and ``b (4H,)`` belong to ``i``, rows
+``H:2H`` to ``f``, and so on.  ``gates (N, T, 4H)`` stores the gates after
+their activations, which is all the backward pass needs besides ``c``.
+
+Kernels write into caller-allocated outputs; gradient outputs must arrive
+filled with zeros.  Literals are in the arrays' dtype.
+
+See :doc:`/theory/lstm`.
+"""
+
+import numpy as np
+
+from ._jit import jit, pjit, prange
+
+__all__ = [
+    "sigmoid",
+    "lstm_forward_reference",
+    "lstm_backward_reference",
+    "lstm_forward_fast",
+    "lstm_backward_fast",
+    "lstm_jacobian_step",
+]
+
+
+@jit
+def sigmoid(a, one):
+    """Logistic function :math:`1/(1 + e^{-a})` without overflow for large ``|a|``.
+
+    ``one`` is ``1`` in the dtype of ``a`` (numba would otherwise promote a
+    float32 ``a`` to float64).
+    """
+    if a >= 0:
+        return one / (one + np.exp(-a))
+    e = np.exp(a)
+    return e / (one + e)
+
+
+@jit
+def lstm_forward_reference(x, h0, c0, W, U, b, h, c, gates):
+    """Fill ``h``, ``c`` ``(N, T, H)`` and ``gates`` ``(N, T, 4H)`` from the equations above."""
+    N, T, D = x.shape
+    H = h0.shape[1]
+    one = x.dtype.type(1)
+    z = np.empty_like(b)  # pre-activations of the four gates, stacked i, f, g, o
+    for n in range(N):
+        for t in range(T):
+            # z = W x^(t) + U h^(t-1) + b for all 4H gate rows at once
+            for r in range(4 * H):
+                z_r = b[r]
+                for d in range(D):
+                    z_r += W[r, d] * x[n, t, d]
+                for j in range(H):
+                    h_prev_j = h0[n, j] if t == 0 else h[n, t - 1, j]
+                    z_r += U[r, j] * h_prev_j
+                z[r] = z_r
+            for k in range(H):
+                i_k = sigmoid(z[k], one)
+                f_k = sigmoid(z[H + k], one)
+                g_k = np.tanh(z[2 * H + k])
+                o_k = sigmoid(z[3 * H + k], one)
+                c_prev_k = c0[n, k] if t == 0 else c[n, t - 1, k]
+                c[n, t, k] = f_k * c_prev_k + i_k * g_k
+                h[n, t, k] = o_k * np.tanh(c[n, t, k])
+                gates[n, t, k] = i_k
+                gates[n, t, H + k] = f_k
+                gates[n, t, 2 * H + k] = g_k
+                gates[n, t, 3 * H + k] = o_k
+
+
+@jit
+def lstm_backward_reference(
+    grad_h, x, h0, c0, W, U, h, c, gates, grad_c_last,
+    grad_x, grad_h0, grad_c0, grad_W, grad_U, grad_b,
+):
+    """Backpropagation through time for the LSTM; ``grad_*`` outputs zero on entry.
+
+    Going backwards in time, with ``dh`` :math:`=\\nabla_{h^{(t)}}\\mathcal L` (the
+    loss gradient ``grad_h[n, t]`` plus what flows back from step ``t + 1``) and
+    ``dc`` :math:`=\\nabla_{c^{(t)}}\\mathcal L`:
+
+    .. math::
+
+        \\nabla_{c^{(t)}} &= \\nabla_{c}^{\\text{from } t+1}
+            + \\nabla_{h^{(t)}} \\odot o \\odot (1 - \\tanh^2 c^{(t)}), \\\\
+        \\nabla_{z_i} &= \\nabla_{c^{(t)}} \\odot g \\odot i(1 - i), \\quad
+        \\nabla_{z_f} = \\nabla_{c^{(t)}} \\odot c^{(t-1)} \\odot f(1 - f), \\\\
+        \\nabla_{z_g} &= \\nabla_{c^{(t)}} \\odot i \\odot (1 - g^2), \\quad
+        \\nabla_{z_o} = \\nabla_{h^{(t)}} \\odot \\tanh c^{(t)} \\odot o(1 - o), \\\\
+        \\nabla_{c^{(t-1)}} &= \\nabla_{c^{(t)}} \\odot f, \\quad
+        \\nabla_{h^{(t-1)}} \\mathrel{+}= U^T \\nabla_z, \\quad
+        \\nabla_{x^{(t)}} = W^T \\nabla_z .
+    """
+    N, T, D = x.shape
+    H = h0.shape[1]
+    one = x.dtype.type(1)
+    zero = x.dtype.type(0)
+    grad_z = np.zeros_like(gates[0, 0])   # nabla of the 4H gate pre-activations
+    dh_next = np.zeros_like(h0[0])        # U^T grad_z from step t + 1
+    dc_next = np.zeros_like(h0[0])        # f^(t+1) * nabla_{c^(t+1)}
+    for n in range(N):
+        for k in range(H):
+            dh_next[k] = zero
+            dc_next[k] = grad_c_last[n, k]
+        for t in range(T - 1, -1, -1):
+            for k in range(H):
+                i_k = gates[n, t, k]
+                f_k = gates[n, t, H + k]
+                g_k = gates[n, t, 2 * H + k]
+                o_k = gates[n, t, 3 * H + k]
+                tanh_c = np.tanh(c[n, t, k])
+                c_prev_k = c0[n, k] if t == 0 else c[n, t - 1, k]
+                dh = grad_h[n, t, k] + dh_next[k]
+                dc = dc_next[k] + dh * o_k * (one - tanh_c * tanh_c)
+                grad_z[k] = dc * g_k * i_k * (one - i_k)
+                grad_z[H + k] = dc * c_prev_k * f_k * (one - f_k)
+                grad_z[2 * H + k] = dc * i_k * (one - g_k * g_k)
+                grad_z[3 * H + k] = dh * tanh_c * o_k * (one - o_k)
+                dc_next[k] = dc * f_k
+            # shared weights: one term per step, summed over t
+            for r in range(4 * H):
+                grad_b[r] += grad_z[r]
+                for d in range(D):
+                    grad_W[r, d] += grad_z[r] * x[n, t, d]
+                for j in range(H):
+                    h_prev_j = h0[n, j] if t == 0 else h[n, t - 1, j]
+                    grad_U[r, j] += grad_z[r] * h_prev_j
+            # nabla_{x^(t)} = W^T grad_z ;  nabla_{h^(t-1)} (recurrent part) = U^T grad_z
+            for d in range(D):
+                g_d = zero
+                for r in range(4 * H):
+                    g_d += W[r, d] * grad_z[r]
+                grad_x[n, t, d] = g_d
+            for j in range(H):
+                g_j = zero
+                for r in range(4 * H):
+                    g_j += U[r, j] * grad_z[r]
+                dh_next[j] = g_j
+        for k in range(H):
+            grad_h0[n, k] = dh_next[k]
+            grad_c0[n, k] = dc_next[k]
+
+
+# ----------------------------------------------------------------------------
+# fast kernels
+# ----------------------------------------------------------------------------
+
+
+@pjit
+def lstm_forward_fast(x, h0, c0, W, U, b, h, c, gates):
+    """Same result as :func:`lstm_forward_reference`, vectorizable loop order.
+
+    ``z += U[:, j] * h_prev[j]`` over a transposed copy of ``U`` keeps the
+    innermost loop contiguous and free of reductions; ``prange`` over the batch.
+    """
+    N, T, D = x.shape
+    H = h0.shape[1]
+    G = 4 * H
+    one = x.dtype.type(1)
+    WT = np.ascontiguousarray(W.T)  # (D, 4H)
+    UT = np.ascontiguousarray(U.T)  # (H, 4H)
+    for n in prange(N):
+        z = np.empty_like(b)
+        for t in range(T):
+            for r in range(G):
+                z[r] = b[r]
+            for d in range(D):
+                x_d = x[n, t, d]
+                for r in range(G):
+                    z[r] += WT[d, r] * x_d
+            for j in range(H):
+                h_j = h0[n, j] if t == 0 else h[n, t - 1, j]
+                for r in range(G):
+                    z[r] += UT[j, r] * h_j
+            for k in range(H):
+                i_k = sigmoid(z[k], one)
+                f_k = sigmoid(z[H + k], one)
+                g_k = np.tanh(z[2 * H + k])
+                o_k = sigmoid(z[3 * H + k], one)
+                c_prev_k = c0[n, k] if t == 0 else c[n, t - 1, k]
+                c_k = f_k * c_prev_k + i_k * g_k
+                c[n, t, k] = c_k
+                h[n, t, k] = o_k * np.tanh(c_k)
+                gates[n, t, k] = i_k
+                gates[n, t, H + k] = f_k
+                gates[n, t, 2 * H + k] = g_k
+                gates[n, t, 3 * H + k] = o_k
+
+
+@pjit
+def lstm_backward_fast(
+    grad_h, x, h0, c0, W, U, h, c, gates, grad_c_last,
+    grad_x, grad_h0, grad_c0, grad_W, grad_U, grad_b,
+):
+    """Same result as :func:`lstm_backward_reference`, in two parallel phases.
+
+    Phase 1: the recursion, ``prange`` over sequences, storing the gate
+    pre-activation gradients ``grad_z (N, T, 4H)``.  Phase 2: the weight
+    gradients, ``prange`` over weight rows (no two threads share an element).
+    """
+    N, T, D = x.shape
+    H = h0.shape[1]
+    G = 4 * H
+    one = x.dtype.type(1)
+    grad_z = np.empty_like(gates)
+    for n in prange(N):
+        dh_next = np.empty_like(h0[0])
+        dc_next = np.empty_like(h0[0])
+        for k in range(H):
+            dh_next[k] = 0
+            dc_next[k] = grad_c_last[n, k]
+        for t in range(T - 1, -1, -1):
+            for k in range(H):
+                i_k = gates[n, t, k]
+                f_k = gates[n, t, H + k]
+                g_k = gates[n, t, 2 * H + k]
+                o_k = gates[n, t, 3 * H + k]
+                tanh_c = np.tanh(c[n, t, k])
+                c_prev_k = c0[n, k] if t == 0 else c[n, t - 1, k]
+                dh = grad_h[n, t, k] + dh_next[k]
+                dc = dc_next[k] + dh * o_k * (one - tanh_c * tanh_c)
+                grad_z[n, t, k] = dc * g_k * i_k * (one - i_k)
+                grad_z[n, t, H + k] = dc * c_prev_k * f_k * (one - f_k)
+                grad_z[n, t, 2 * H + k] = dc * i_k * (one - g_k * g_k)
+                grad_z[n, t, 3 * H + k] = dh * tanh_c * o_k * (one - o_k)
+                dc_next[k] = dc * f_k
+            for k in range(H):
+                dh_next[k] = 0
+            for d in range(D):
+                grad_x[n, t, d] = 0
+            # U^T grad_z and W^T grad_z as sums of rows of U and W
+            for r in range(G):
+                gz_r = grad_z[n, t, r]
+                for j in range(H):
+                    dh_next[j] += U[r, j] * gz_r
+                for d in range(D):
+                    grad_x[n, t, d] += W[r, d] * gz_r
+        for k in range(H):
+            grad_h0[n, k] = dh_next[k]
+            grad_c0[n, k] = dc_next[k]
+    for r in prange(G):
+        for n in range(N):
+            for t in range(T):
+                gz_r = grad_z[n, t, r]
+                grad_b[r] += gz_r
+                for d in range(D):
+                    grad_W[r, d] += gz_r * x[n, t, d]
+                if t == 0:
+                    for j in range(H):
+                        grad_U[r, j] += gz_r * h0[n, j]
+                else:
+                    for j in range(H):
+                        grad_U[r, j] += gz_r * h[n, t - 1, j]
+
+
+@jit
+def lstm_jacobian_step(jac, c_t, c_prev, gates_t, U, out):
+    """One more factor of the LSTM's state Jacobian, for every sequence.
+
+    The state is :math:`s^{(t)} = (h^{(t)}, c^{(t)})` (``2H`` values, ``h`` first).
+    With ``jac[n]`` :math:`= \\partial s^{(T)}/\\partial s^{(t)}`, this writes
+    ``out[n] = jac[n] @ J`` :math:`= \\partial s^{(T)}/\\partial s^{(t-1)}`, where
+    ``J`` :math:`= \\partial s^{(t)}/\\partial s^{(t-1)}` has the blocks
+
+    * ``J_cc = diag(f)``,
+    * ``J_ch = diag(c_prev f(1-f)) U_f + diag(g i(1-i)) U_i + diag(i (1-g^2)) U_g``,
+    * ``J_hc = diag(o (1 - tanh^2 c_t)) J_cc``,
+    * ``J_hh = diag(tanh(c_t) o(1-o)) U_o + diag(o (1 - tanh^2 c_t)) J_ch``.
+
+    Shapes: ``jac``, ``out`` ``(N, 2H, 2H)``; ``c_t``, ``c_prev`` ``(N, H)``;
+    ``gates_t`` ``(N, 4H)`` (after activation, stacked ``i, f, g, o``); ``U (4H, H)``.
+    """
+    N, H = c_t.shape
+    one = c_t.dtype.type(1)
+    zero = c_t.dtype.type(0)
+    J = np.empty_like(jac[0])
+    for n in range(N):
+        for k in range(H):
+            i_k = gates_t[n, k]
+            f_k = gates_t[n, H + k]
+            g_k = gates_t[n, 2 * H + k]
+            o_k = gates_t[n, 3 * H + k]
+            tanh_c = np.tanh(c_t[n, k])
+            dh_dc = o_k * (one - tanh_c * tanh_c)
+            for j in range(H):
+                J_ch = (
+                    c_prev[n, k] * f_k * (one - f_k) * U[H + k, j]
+                    + g_k * i_k * (one - i_k) * U[k, j]
+                    + i_k * (one - g_k * g_k) * U[2 * H + k, j]
+                )
+                J[H + k, j] = J_ch
+                J[k, j] = tanh_c * o_k * (one - o_k) * U[3 * H + k, j] + dh_dc * J_ch
+                J[H + k, H + j] = f_k if j == k else zero
+                J[k, H + j] = dh_dc * f_k if j == k else zero
+        for a in range(2 * H):
+            for q in range(2 * H):
+                out[n, a, q] = zero
+            for p in range(2 * H):
+                jac_ap = jac[n, a, p]
+                for q in range(2 * H):
+                    out[n, a, q] += jac_ap * J[p, q]
