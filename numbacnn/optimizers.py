@@ -17,10 +17,9 @@ be unique across the model (``"conv1.W"``, ``"dense2.b"``, ...); a key that
 comes back with a different shape raises ``ValueError``.  :meth:`reset` clears
 the state, for a fresh training run.
 
-Regularisation
---------------
-The lecture adds an L2 penalty :math:`\frac{\lambda}{2}\|W\|^2` to the cost,
-with strength ``lmbd`` (``lam`` in its ``fit``).  Its gradient
+**Regularisation.**  The lecture adds an L2 penalty
+:math:`\frac{\lambda}{2}\|W\|^2` to the cost, with strength ``lmbd``
+(``lam`` in its ``fit``).  Its gradient
 :math:`\lambda W` is added to the *weight* gradients (not the biases) before
 the update,
 
@@ -33,8 +32,8 @@ optimizers here see the already regularised gradient.  (Adding
 :math:`\lambda W` inside Adam's moments is "L2"; AdamW's decoupled decay is
 different and not offered.)
 
-Where the formulas differ from the lecture's code
--------------------------------------------------
+**Where the formulas differ from the lecture's code.**
+
 * **Adagrad** accumulates :math:`G \leftarrow G + g \odot g` elementwise.  The
   lecture forms ``gradient @ gradient.T`` and uses its diagonal, which sums the
   squares along each *row* of a weight matrix, so every parameter in a row
