@@ -26,7 +26,8 @@ and the loss itself is evaluated with a log-sum-exp, never forming
         last_layer.activation, loss.fused_activation)
 
 (:meth:`Loss.fuses_with` does exactly this), never by comparing a name string
-as the lecture's code does.
+as the lecture's code does.  See :doc:`/theory/training` for where the fused
+gradient enters back-propagation.
 
 Averaging conventions (the same as Keras and PyTorch with their default
 ``reduction="mean"``):

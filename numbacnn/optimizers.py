@@ -15,7 +15,8 @@ steps (velocities, accumulated squares, moments, the step counter) lives in
 float32 model stays float32.  State is keyed by the dict key, so the keys must
 be unique across the model (``"conv1.W"``, ``"dense2.b"``, ...); a key that
 comes back with a different shape raises ``ValueError``.  :meth:`reset` clears
-the state, for a fresh training run.
+the state, for a fresh training run.  The equations are derived in
+:doc:`/theory/optimizers`.
 
 **Regularisation.**  The lecture adds an L2 penalty
 :math:`\frac{\lambda}{2}\|W\|^2` to the cost, with strength ``lmbd``
@@ -212,6 +213,8 @@ class SGD(Optimizer):
 
         \theta_{t} = \theta_{t-1} - \eta\, g_t.
 
+    See :doc:`/theory/optimizers`.
+
     Parameters
     ----------
     eta : float, default 0.01
@@ -246,6 +249,8 @@ class Momentum(Optimizer):
 
     with :math:`\mu` = ``momentum``.  (PyTorch's ``SGD(momentum=mu)`` keeps
     :math:`v/\eta` instead; for a constant :math:`\eta` the steps are equal.)
+
+    See :doc:`/theory/optimizers`.
 
     Parameters
     ----------
@@ -294,6 +299,8 @@ class Adagrad(Optimizer):
     (The lecture accumulates the diagonal of :math:`g g^T`, i.e. row sums of
     squares; this is the elementwise form of Duchi et al.)
 
+    See :doc:`/theory/optimizers`.
+
     Parameters
     ----------
     eta : float, default 0.01
@@ -339,6 +346,8 @@ class AdagradMomentum(Adagrad):
         v_t = \mu\, v_{t-1} + \frac{\eta\, g_t}{\delta + \sqrt{G_t}}, \qquad
         \theta_t = \theta_{t-1} - v_t.
 
+    See :doc:`/theory/optimizers`.
+
     Parameters
     ----------
     eta : float, default 0.01
@@ -383,6 +392,8 @@ class RMSprop(Optimizer):
         s_t = \rho\, s_{t-1} + (1 - \rho)\, g_t \odot g_t, \qquad
         \theta_t = \theta_{t-1} - \frac{\eta\, g_t}{\sqrt{s_t} + \delta},
         \qquad s_0 = 0.
+
+    See :doc:`/theory/optimizers`.
 
     Parameters
     ----------
@@ -449,6 +460,8 @@ class Adam(Optimizer):
     whatever the scale of its gradient.  Zeroing :math:`s` also throws away the
     per-parameter scale that Adam spends the epoch estimating.  Here the state
     persists until :meth:`reset` is called for a new training run.
+
+    See :doc:`/theory/optimizers`.
 
     Parameters
     ----------

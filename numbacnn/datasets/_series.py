@@ -109,6 +109,9 @@ def damped_oscillator(t_max, dt=0.05, gamma=0.2, omega=1.2, x0=1.0, v0=0.0, meth
         x_{i+1} = x_i + \Delta t\, v_i, \qquad
         v_{i+1} = v_i + \Delta t\,(F_i - \gamma v_i - x_i).
 
+    :doc:`/theory/ode-recurrence` writes this Euler step as a linear recurrence
+    and compares it with a recurrent network.
+
     Parameters
     ----------
     t_max : float
