@@ -9,6 +9,12 @@ float64 stays float64, integer input becomes float64.
 # Each topic lives in its own module; the names are re-exported here.
 # (conv: conv2d, conv2d_backward; pool: max/avg pooling; recurrent: RNN/LSTM/GRU)
 from .conv import conv2d, conv2d_backward  # noqa: E402,F401
+from .pool import (  # noqa: E402,F401
+    avg_pool2d,
+    avg_pool2d_backward,
+    max_pool2d,
+    max_pool2d_backward,
+)
 from .recurrent import (  # noqa: E402,F401
     gru_backward,
     gru_forward,

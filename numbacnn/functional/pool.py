@@ -1,0 +1,240 @@
+"""Max and average pooling with PyTorch semantics: validation, dtypes, allocation.
+
+The loops live in :mod:`numbacnn.kernels.pool`.  Conventions (those of
+``torch.nn.functional.max_pool2d`` / ``avg_pool2d`` with their defaults):
+
+* ``stride=None`` means ``stride = kernel_size`` (non-overlapping windows);
+  ``kernel_size``, ``stride`` and ``padding`` are an int or a pair
+  ``(vertical, horizontal)``.
+* ``padding`` adds ``p`` rows/columns on both sides and may be at most
+  ``kernel_size // 2``.  Max pooling pads with :math:`-\\infty` (padding never
+  wins); average pooling pads with zeros and still divides by
+  ``kh * kw`` (``count_include_pad=True``).
+* Output size :math:`H_o = \\lfloor (H + 2 p_v - k_h) / s_v \\rfloor + 1`
+  (``ceil_mode=False``), likewise :math:`W_o`.
+* Max pooling ties: the whole gradient of a window goes to its *first*
+  maximum in row-major order (PyTorch's choice); a NaN counts as the maximum.
+
+See :doc:`/theory/cnn-layers` for the equations and their derivatives.
+"""
+
+import numpy as np
+
+from .._validation import as_float_array, as_pair, check_ndim, check_nonempty, common_float_dtype
+from ..kernels import pool as _k
+
+__all__ = ["max_pool2d", "max_pool2d_backward", "avg_pool2d", "avg_pool2d_backward"]
+
+
+def _geometry(x_shape, kernel_size, stride, padding):
+    """Check the pooling arguments; return ``(kh, kw), (sv, sh), (pv, ph), (Ho, Wo)``."""
+    kh, kw = as_pair(kernel_size, "kernel_size", minimum=1)
+    sv, sh = (kh, kw) if stride is None else as_pair(stride, "stride", minimum=1)
+    pv, ph = as_pair(padding, "padding", minimum=0)
+    if pv > kh // 2 or ph > kw // 2:
+        raise ValueError(
+            f"padding must be at most half the kernel size (kernel_size // 2 = "
+            f"({kh // 2}, {kw // 2})); got padding=({pv}, {ph}) for kernel_size=({kh}, {kw})"
+        )
+    H, W = x_shape[2], x_shape[3]
+    if kh > H + 2 * pv or kw > W + 2 * ph:
+        raise ValueError(
+            f"kernel_size ({kh}, {kw}) is larger than the padded input "
+            f"({H + 2 * pv}, {W + 2 * ph}) (x spatial size ({H}, {W}), padding ({pv}, {ph}))"
+        )
+    Ho = (H + 2 * pv - kh) // sv + 1
+    Wo = (W + 2 * ph - kw) // sh + 1
+    return (kh, kw), (sv, sh), (pv, ph), (Ho, Wo)
+
+
+def _as_batch(x, name, dtype=None):
+    arr = as_float_array(x, name, dtype=dtype)
+    check_ndim(arr, name, 4, "(N, C, H, W)")
+    check_nonempty(arr, name)
+    return arr
+
+
+def _backward_operands(grad_out, x, kernel_size, stride, padding):
+    dtype = common_float_dtype(grad_out, x)
+    x = _as_batch(x, "x", dtype)
+    geom = _geometry(x.shape, kernel_size, stride, padding)
+    grad_out = as_float_array(grad_out, "grad_out", dtype)
+    expected = x.shape[:2] + geom[3]
+    if grad_out.shape != expected:
+        raise ValueError(
+            f"grad_out must have the pooling output's shape {expected} for x of shape "
+            f"{x.shape}; got shape {grad_out.shape}"
+        )
+    return grad_out, x, geom
+
+
+def max_pool2d(x, kernel_size, stride=None, padding=0):
+    r"""2-D max pooling: the largest value of each window.
+
+    .. math::
+
+        y_{n,c,i,j} = \max_{0 \le a < k_h,\; 0 \le b < k_w}
+            x_{n,c,\; i s_v - p_v + a,\; j s_h - p_h + b}
+
+    with padded positions excluded (``-inf`` padding).  Equals
+    ``torch.nn.functional.max_pool2d(x, kernel_size, stride, padding)``.
+
+    Parameters
+    ----------
+    x : array_like, shape (N, C, H, W)
+    kernel_size : int or (int, int)
+        ``(kh, kw)``, each ``>= 1``.
+    stride : int or (int, int), optional
+        ``(sv, sh)``, each ``>= 1``; default ``kernel_size``.
+    padding : int or (int, int)
+        ``(pv, ph)``, ``0 <= pv <= kh // 2``, ``0 <= ph <= kw // 2``.
+
+    Returns
+    -------
+    out : ndarray, shape (N, C, Ho, Wo)
+        :math:`H_o = \lfloor (H + 2p_v - k_h)/s_v \rfloor + 1`, likewise
+        :math:`W_o`.  Same float dtype as ``x`` (integers become float64).
+
+    Raises
+    ------
+    ValueError
+        ``x`` not 4-D or empty; ``kernel_size``/``stride`` < 1; ``padding`` < 0
+        or > ``kernel_size // 2``; a kernel larger than the padded input.
+    TypeError
+        complex ``x``; non-integer ``kernel_size``/``stride``/``padding``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from numbacnn.functional import max_pool2d
+    >>> x = np.arange(16.0).reshape(1, 1, 4, 4)
+    >>> max_pool2d(x, 2)
+    array([[[[ 5.,  7.],
+             [13., 15.]]]])
+    """
+    x = _as_batch(x, "x")
+    (kh, kw), (sv, sh), (pv, ph), (Ho, Wo) = _geometry(x.shape, kernel_size, stride, padding)
+    out = np.empty(x.shape[:2] + (Ho, Wo), dtype=x.dtype)
+    return _k.max_pool2d_fast(x, kh, kw, sv, sh, pv, ph, out)
+
+
+def max_pool2d_backward(grad_out, x, kernel_size, stride=None, padding=0):
+    r"""Gradient of :func:`max_pool2d` with respect to ``x``.
+
+    Only the maximum of a window influences its output, with derivative 1:
+
+    .. math::
+
+        \frac{\partial L}{\partial x_{n,c,r,q}} = \sum_{(i, j):\,
+            (r, q) = \operatorname{argmax}(\text{window } (i, j))}
+            \frac{\partial L}{\partial y_{n,c,i,j}} .
+
+    Each output's gradient is routed to the argmax of *its own* window
+    (rows from ``i * sv - pv``, columns from ``j * sh - ph``); a pixel that is
+    the maximum of several overlapping windows collects all their gradients.
+    Ties go to the first maximum in row-major window order, as in PyTorch.
+    The argmax is recomputed from ``x``, so pass the same ``x`` as to the
+    forward pass.
+
+    Parameters
+    ----------
+    grad_out : array_like, shape (N, C, Ho, Wo)
+        :math:`\partial L / \partial y`.
+    x : array_like, shape (N, C, H, W)
+        The forward input.
+    kernel_size, stride, padding
+        As in :func:`max_pool2d`.
+
+    Returns
+    -------
+    grad_x : ndarray, shape (N, C, H, W)
+        float32 if ``grad_out`` and ``x`` are float32, otherwise float64.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from numbacnn.functional import max_pool2d_backward
+    >>> x = np.array([[[[1.0, 3.0], [3.0, 2.0]]]])     # a tie: 3 at (0, 1) and (1, 0)
+    >>> max_pool2d_backward(np.ones((1, 1, 1, 1)), x, 2)
+    array([[[[0., 1.],
+             [0., 0.]]]])
+    """
+    grad_out, x, geom = _backward_operands(grad_out, x, kernel_size, stride, padding)
+    (kh, kw), (sv, sh), (pv, ph), _ = geom
+    grad_x = np.empty(x.shape, dtype=x.dtype)
+    return _k.max_pool2d_backward_fast(grad_out, x, kh, kw, sv, sh, pv, ph, grad_x)
+
+
+def avg_pool2d(x, kernel_size, stride=None, padding=0):
+    r"""2-D average pooling: the mean of each window, padding counted as zeros.
+
+    .. math::
+
+        y_{n,c,i,j} = \frac{1}{k_h k_w} \sum_{a=0}^{k_h-1} \sum_{b=0}^{k_w-1}
+            x_{n,c,\; i s_v - p_v + a,\; j s_h - p_h + b}
+
+    where padded positions contribute 0 but still count in :math:`k_h k_w`.
+    Equals ``torch.nn.functional.avg_pool2d(x, kernel_size, stride, padding)``
+    (``count_include_pad=True``, ``ceil_mode=False``).
+
+    Parameters
+    ----------
+    x, kernel_size, stride, padding
+        As in :func:`max_pool2d`.
+
+    Returns
+    -------
+    out : ndarray, shape (N, C, Ho, Wo)
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from numbacnn.functional import avg_pool2d
+    >>> avg_pool2d(np.arange(16.0).reshape(1, 1, 4, 4), 2)
+    array([[[[ 2.5,  4.5],
+             [10.5, 12.5]]]])
+    """
+    x = _as_batch(x, "x")
+    (kh, kw), (sv, sh), (pv, ph), (Ho, Wo) = _geometry(x.shape, kernel_size, stride, padding)
+    out = np.empty(x.shape[:2] + (Ho, Wo), dtype=x.dtype)
+    return _k.avg_pool2d_fast(x, kh, kw, sv, sh, pv, ph, out)
+
+
+def avg_pool2d_backward(grad_out, x, kernel_size, stride=None, padding=0):
+    r"""Gradient of :func:`avg_pool2d` with respect to ``x``.
+
+    Every input pixel of a window receives an equal share:
+
+    .. math::
+
+        \frac{\partial L}{\partial x_{n,c,r,q}} = \frac{1}{k_h k_w}
+            \sum_{(i, j):\, (r, q) \in \text{window } (i, j)}
+            \frac{\partial L}{\partial y_{n,c,i,j}} .
+
+    Overlapping windows add up; the share of the padding is dropped.  ``x`` is
+    only used for its shape and dtype (the average is linear), which keeps the
+    signature parallel to :func:`max_pool2d_backward`.
+
+    Parameters
+    ----------
+    grad_out : array_like, shape (N, C, Ho, Wo)
+    x : array_like, shape (N, C, H, W)
+    kernel_size, stride, padding
+        As in :func:`avg_pool2d`.
+
+    Returns
+    -------
+    grad_x : ndarray, shape (N, C, H, W)
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from numbacnn.functional import avg_pool2d_backward
+    >>> avg_pool2d_backward(np.ones((1, 1, 1, 2)), np.zeros((1, 1, 2, 4)), 2)
+    array([[[[0.25, 0.25, 0.25, 0.25],
+             [0.25, 0.25, 0.25, 0.25]]]])
+    """
+    grad_out, x, geom = _backward_operands(grad_out, x, kernel_size, stride, padding)
+    (kh, kw), (sv, sh), (pv, ph), _ = geom
+    grad_x = np.empty(x.shape, dtype=x.dtype)
+    return _k.avg_pool2d_backward_fast(grad_out, kh, kw, sv, sh, pv, ph, grad_x)

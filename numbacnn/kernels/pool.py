@@ -1,0 +1,261 @@
+"""Max and average pooling loops on ``(N, C, H, W)`` batches, forward and backward.
+
+Window ``(i, j)`` of a pooling layer with kernel ``(kh, kw)``, stride
+``(sv, sh)`` and padding ``(pv, ph)`` covers input rows
+``i * sv - pv ... i * sv - pv + kh - 1`` and columns
+``j * sh - ph ... j * sh - ph + kw - 1``.  Rows and columns outside the input
+are padding: they never win a maximum (-inf padding) and add 0 to an average,
+which is still divided by ``kh * kw`` (PyTorch's ``count_include_pad=True``).
+
+Max pooling ties: the gradient of window ``(i, j)`` goes to the *first*
+maximum in row-major window order (PyTorch's choice); a NaN always wins, the
+last NaN of a window if there are several (again PyTorch's rule).
+
+Backward routes each output's gradient to the input pixels of *its own*
+window, ``grad_x[.., i * sv - pv + a, j * sh - ph + b] += grad_out[.., i, j] ...``;
+where windows overlap (stride < kernel) the contributions add up.
+
+The ``*_reference`` loops are the plain transcription; the others run the same
+arithmetic in parallel over the ``N * C`` independent planes (each thread owns
+whole planes of the output and of the input gradient, so nothing races).
+"""
+
+import numpy as np
+
+from ._jit import jit, pjit, prange
+
+__all__ = [
+    "max_pool2d_reference",
+    "max_pool2d_backward_reference",
+    "avg_pool2d_reference",
+    "avg_pool2d_backward_reference",
+    "max_pool2d_fast",
+    "max_pool2d_backward_fast",
+    "avg_pool2d_fast",
+    "avg_pool2d_backward_fast",
+]
+
+
+# ---------------------------------------------------------------- reference loops
+
+
+@jit
+def max_pool2d_reference(x, kh, kw, sv, sh, pv, ph, out):
+    """Max pooling, ``out[n, c, i, j] = max_{a, b} x[n, c, i*sv - pv + a, j*sh - ph + b]``.
+
+    Padded positions (outside ``x``) are skipped, which is the same as padding with -inf.
+    """
+    N, C, H, W = x.shape
+    Ho, Wo = out.shape[2], out.shape[3]
+    for n in range(N):
+        for c in range(C):
+            for i in range(Ho):
+                for j in range(Wo):
+                    best = x[n, c, max(i * sv - pv, 0), max(j * sh - ph, 0)]
+                    for a in range(kh):
+                        for b in range(kw):
+                            r = i * sv - pv + a
+                            q = j * sh - ph + b
+                            if 0 <= r < H and 0 <= q < W:
+                                v = x[n, c, r, q]
+                                if v > best or np.isnan(v):
+                                    best = v
+                    out[n, c, i, j] = best
+    return out
+
+
+@jit
+def max_pool2d_backward_reference(grad_out, x, kh, kw, sv, sh, pv, ph, grad_x):
+    """Add ``grad_out[n, c, i, j]`` to ``grad_x`` at the (first) maximum of window ``(i, j)``."""
+    N, C, H, W = x.shape
+    Ho, Wo = grad_out.shape[2], grad_out.shape[3]
+    grad_x[:] = 0
+    for n in range(N):
+        for c in range(C):
+            for i in range(Ho):
+                for j in range(Wo):
+                    rbest = max(i * sv - pv, 0)
+                    qbest = max(j * sh - ph, 0)
+                    best = x[n, c, rbest, qbest]
+                    for a in range(kh):
+                        for b in range(kw):
+                            r = i * sv - pv + a
+                            q = j * sh - ph + b
+                            if 0 <= r < H and 0 <= q < W:
+                                v = x[n, c, r, q]
+                                if v > best or np.isnan(v):
+                                    best = v
+                                    rbest = r
+                                    qbest = q
+                    grad_x[n, c, rbest, qbest] += grad_out[n, c, i, j]
+    return grad_x
+
+
+@jit
+def avg_pool2d_reference(x, kh, kw, sv, sh, pv, ph, out):
+    """Average pooling, ``out[n, c, i, j] = sum_{a, b} x[n, c, i*sv-pv+a, j*sh-ph+b] / (kh kw)``.
+
+    Padded positions add nothing but still count in the divisor ``kh * kw``.
+    """
+    N, C, H, W = x.shape
+    Ho, Wo = out.shape[2], out.shape[3]
+    count = out.dtype.type(kh * kw)
+    for n in range(N):
+        for c in range(C):
+            for i in range(Ho):
+                for j in range(Wo):
+                    total = out.dtype.type(0)
+                    for a in range(kh):
+                        for b in range(kw):
+                            r = i * sv - pv + a
+                            q = j * sh - ph + b
+                            if 0 <= r < H and 0 <= q < W:
+                                total += x[n, c, r, q]
+                    out[n, c, i, j] = total / count
+    return out
+
+
+@jit
+def avg_pool2d_backward_reference(grad_out, kh, kw, sv, sh, pv, ph, grad_x):
+    """Spread ``grad_out[n, c, i, j] / (kh kw)`` over the input pixels of window ``(i, j)``."""
+    N, C, H, W = grad_x.shape
+    Ho, Wo = grad_out.shape[2], grad_out.shape[3]
+    count = grad_x.dtype.type(kh * kw)
+    grad_x[:] = 0
+    for n in range(N):
+        for c in range(C):
+            for i in range(Ho):
+                for j in range(Wo):
+                    g = grad_out[n, c, i, j] / count
+                    for a in range(kh):
+                        for b in range(kw):
+                            r = i * sv - pv + a
+                            q = j * sh - ph + b
+                            if 0 <= r < H and 0 <= q < W:
+                                grad_x[n, c, r, q] += g
+    return grad_x
+
+
+# ---------------------------------------------------------------- fast parallel loops
+#
+# Same arithmetic, reorganised: one prange iteration per (n, c) plane, the
+# window clipped to the input once per output instead of testing every tap,
+# and 2-D plane views so the inner loops index with two integers only.
+
+
+@pjit
+def max_pool2d_fast(x, kh, kw, sv, sh, pv, ph, out):
+    """Parallel :func:`max_pool2d_reference`; identical results."""
+    N, C, H, W = x.shape
+    Ho, Wo = out.shape[2], out.shape[3]
+    for p in prange(N * C):
+        xp = x[p // C, p % C]
+        op = out[p // C, p % C]
+        for i in range(Ho):
+            r0 = i * sv - pv
+            a0 = max(0, -r0)
+            a1 = min(kh, H - r0)
+            for j in range(Wo):
+                q0 = j * sh - ph
+                b0 = max(0, -q0)
+                b1 = min(kw, W - q0)
+                best = xp[r0 + a0, q0 + b0]
+                for a in range(a0, a1):
+                    xrow = xp[r0 + a]
+                    for b in range(b0, b1):
+                        v = xrow[q0 + b]
+                        if v > best or np.isnan(v):
+                            best = v
+                op[i, j] = best
+    return out
+
+
+@pjit
+def max_pool2d_backward_fast(grad_out, x, kh, kw, sv, sh, pv, ph, grad_x):
+    """Parallel :func:`max_pool2d_backward_reference`; identical results.
+
+    Each thread zeroes and fills whole planes of ``grad_x`` (so the memory is
+    first touched by the thread that uses it), recomputing each window's
+    argmax from ``x`` instead of storing indices in the forward pass.
+    """
+    N, C, H, W = x.shape
+    Ho, Wo = grad_out.shape[2], grad_out.shape[3]
+    for p in prange(N * C):
+        xp = x[p // C, p % C]
+        gp = grad_out[p // C, p % C]
+        dxp = grad_x[p // C, p % C]
+        dxp[:] = 0
+        for i in range(Ho):
+            r0 = i * sv - pv
+            a0 = max(0, -r0)
+            a1 = min(kh, H - r0)
+            for j in range(Wo):
+                q0 = j * sh - ph
+                b0 = max(0, -q0)
+                b1 = min(kw, W - q0)
+                rbest = r0 + a0
+                qbest = q0 + b0
+                best = xp[rbest, qbest]
+                for a in range(a0, a1):
+                    xrow = xp[r0 + a]
+                    for b in range(b0, b1):
+                        v = xrow[q0 + b]
+                        if v > best or np.isnan(v):
+                            best = v
+                            rbest = r0 + a
+                            qbest = q0 + b
+                dxp[rbest, qbest] += gp[i, j]
+    return grad_x
+
+
+@pjit
+def avg_pool2d_fast(x, kh, kw, sv, sh, pv, ph, out):
+    """Parallel :func:`avg_pool2d_reference`; identical results."""
+    N, C, H, W = x.shape
+    Ho, Wo = out.shape[2], out.shape[3]
+    count = out.dtype.type(kh * kw)
+    zero = out.dtype.type(0)
+    for p in prange(N * C):
+        xp = x[p // C, p % C]
+        op = out[p // C, p % C]
+        for i in range(Ho):
+            r0 = i * sv - pv
+            a0 = max(0, -r0)
+            a1 = min(kh, H - r0)
+            for j in range(Wo):
+                q0 = j * sh - ph
+                b0 = max(0, -q0)
+                b1 = min(kw, W - q0)
+                total = zero
+                for a in range(a0, a1):
+                    xrow = xp[r0 + a]
+                    for b in range(b0, b1):
+                        total += xrow[q0 + b]
+                op[i, j] = total / count
+    return out
+
+
+@pjit
+def avg_pool2d_backward_fast(grad_out, kh, kw, sv, sh, pv, ph, grad_x):
+    """Parallel :func:`avg_pool2d_backward_reference`; identical results."""
+    N, C, H, W = grad_x.shape
+    Ho, Wo = grad_out.shape[2], grad_out.shape[3]
+    count = grad_x.dtype.type(kh * kw)
+    for p in prange(N * C):
+        gp = grad_out[p // C, p % C]
+        dxp = grad_x[p // C, p % C]
+        dxp[:] = 0
+        for i in range(Ho):
+            r0 = i * sv - pv
+            a0 = max(0, -r0)
+            a1 = min(kh, H - r0)
+            for j in range(Wo):
+                q0 = j * sh - ph
+                b0 = max(0, -q0)
+                b1 = min(kw, W - q0)
+                g = gp[i, j] / count
+                for a in range(a0, a1):
+                    drow = dxp[r0 + a]
+                    for b in range(b0, b1):
+                        drow[q0 + b] += g
+    return grad_x
