@@ -32,7 +32,8 @@ MODELS = {
 DATASETS = {
     "mnist": "MNIST 10k test set bundled with numbacnn (or idx files from --data-path)",
     "digits": "scikit-learn's 8x8 digits (1797 images)",
-    "fashion-mnist": "Fashion-MNIST idx files (needs --data-path)",
+    "fashion-mnist": "Fashion-MNIST idx files (from --data-path or the Debian package's folder)",
+    "cifar10": "CIFAR-10 python batches (needs --data-path to cifar-10-batches-py)",
 }
 
 
@@ -82,6 +83,10 @@ def _load(dataset, path):
         data = datasets.load_digits_images()
     elif dataset == "fashion-mnist":
         data = datasets.load_fashion_mnist(path=path)
+    elif dataset == "cifar10":
+        if not path:
+            raise _UsageError("--dataset cifar10 needs --data-path (a cifar-10-batches-py folder)")
+        data = datasets.load_cifar10(path)
     else:
         raise _UsageError(f"unknown dataset {dataset!r}; choose one of {', '.join(DATASETS)}")
     X, y = data[0], data[1]
