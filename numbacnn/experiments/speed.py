@@ -1,0 +1,192 @@
+"""The speed table: what the loops cost in NumPy, what compilation buys, how close to PyTorch.
+
+Per layer, forward and forward+backward of one mini-batch, timed in the same
+run for
+
+* numbacnn (:mod:`numbacnn.functional`, compiled loops),
+* the lecture's NumPy loop style and its im2col style
+  (:mod:`numbacnn.experiments.lecture_style`),
+* PyTorch (only with ``compare_torch=True``),
+
+and one training epoch of the small MNIST CNN (numbacnn and PyTorch
+measured; the NumPy styles estimated from their per-layer times).  The loop
+style is too slow to run on a whole batch: it is timed on a few samples and
+scaled linearly (its cost is exactly linear in the batch size), and the
+table says so.
+"""
+
+import time
+
+import numpy as np
+
+from . import lecture_style as ls
+from ._common import ExperimentResult, Timer, fast_mode
+
+__all__ = ["speed_table", "median_time"]
+
+
+def median_time(fn, repeat=3, warmup=1):
+    """Median wall-clock seconds of ``fn()`` over ``repeat`` calls after ``warmup`` calls."""
+    for _ in range(warmup):
+        fn()
+    times = []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return float(np.median(times))
+
+
+def _conv_case(rng, N, C, F, H, dtype):
+    x = rng.standard_normal((N, C, H, H)).astype(dtype)
+    w = (rng.standard_normal((F, C, 3, 3)) / np.sqrt(9 * C)).astype(dtype)
+    b = np.zeros(F, dtype=dtype)
+    return x, w, b
+
+
+def speed_table(batch=64, loop_samples=None, repeat=None, epoch_images=None, seed=0,
+                dtype=np.float32, fast=None, compare_torch=False):
+    """Time every layer and one epoch in numbacnn, the lecture's NumPy styles and PyTorch.
+
+    Parameters
+    ----------
+    batch : int
+        Mini-batch size of the per-layer timings (default 64, as the small CNN).
+    loop_samples : int, optional
+        Samples the NumPy loop style actually runs (default 2; 1 in fast mode);
+        its time is scaled to ``batch``.
+    repeat : int, optional
+        Timed repetitions (median), default 5 (fast mode 2).
+    epoch_images : int, optional
+        Images in the timed epoch of the small CNN (default 7,500, the MNIST
+        split of experiment 3; fast mode 256).
+
+    Returns
+    -------
+    ExperimentResult
+        ``table``: one row per layer in milliseconds, with ratios.
+    """
+    from .. import Sequential
+    from ..functional import (
+        conv2d,
+        conv2d_backward,
+        max_pool2d,
+        max_pool2d_backward,
+        rnn_backward,
+        rnn_forward,
+    )
+    from ..optimizers import Adam
+    from .images import small_cnn_layers
+
+    fast = fast_mode(fast)
+    if fast:
+        batch = min(batch, 8)
+    loop_samples = loop_samples or (1 if fast else 2)
+    repeat = repeat or (2 if fast else 5)
+    epoch_images = epoch_images or (256 if fast else 7500)
+    rng = np.random.default_rng(seed)
+    tr = None
+    if compare_torch:
+        from .images import _torch
+
+        tr = _torch()
+    rows = []
+
+    def add(name, shape, nb_f, nb_fb, loops_fb, im2col_fb, torch_fb):
+        ms = 1e3
+        row = {"operation": name, "input shape": shape,
+               "numbacnn fwd (ms)": nb_f * ms, "numbacnn fwd+bwd (ms)": nb_fb * ms,
+               "NumPy loops fwd+bwd (ms)": loops_fb * ms,
+               "NumPy im2col fwd+bwd (ms)": im2col_fb * ms,
+               "loops / numbacnn": loops_fb / nb_fb,
+               "im2col / numbacnn": im2col_fb / nb_fb}
+        if tr is not None:
+            row["torch fwd+bwd (ms)"] = torch_fb * ms
+            row["numbacnn / torch"] = nb_fb / torch_fb
+        rows.append(row)
+
+    scale = batch / loop_samples
+    for C, F, H in ((1, 32, 28), (32, 64, 13)):
+        x, w, b = _conv_case(rng, batch, C, F, H, dtype)
+        g = np.ones((batch, F, H - 2, H - 2), dtype=dtype)
+        xs, gs = x[:loop_samples], g[:loop_samples]
+        nb_f = median_time(lambda x=x, w=w, b=b: conv2d(x, w, b), repeat)
+        nb_fb = median_time(lambda x=x, w=w, b=b, g=g: (conv2d(x, w, b),
+                                                         conv2d_backward(g, x, w)), repeat)
+        loops = scale * median_time(lambda xs=xs, w=w, b=b, gs=gs: (
+            ls.conv2d_loops(xs, w, b), ls.conv2d_backward_loops(gs, xs, w)), 1, 0)
+        im2col = median_time(lambda x=x, w=w, b=b, g=g: (
+            ls.conv2d_im2col(x, w, b), ls.conv2d_backward_im2col(g, x, w)), repeat)
+        torch_fb = tr.time_layer("conv", x, repeat, out_channels=F, kernel=3)[1] if tr else None
+        add(f"conv {C}->{F} 3x3", str(x.shape), nb_f, nb_fb, loops, im2col, torch_fb)
+
+    x = rng.standard_normal((batch, 32, 26, 26)).astype(dtype)
+    g = np.ones((batch, 32, 13, 13), dtype=dtype)
+    xs, gs = x[:loop_samples], g[:loop_samples]
+    nb_f = median_time(lambda: max_pool2d(x, 2), repeat)
+    nb_fb = median_time(lambda: (max_pool2d(x, 2), max_pool2d_backward(g, x, 2)), repeat)
+    loops = scale * median_time(lambda: (ls.max_pool2d_loops(xs), ls.max_pool2d_backward_loops(
+        gs, xs)), 1, 0)
+    im2col = median_time(lambda: (ls.max_pool2d_reshape(x), ls.max_pool2d_backward_reshape(
+        g, x)), repeat)
+    torch_fb = tr.time_layer("maxpool", x, repeat)[1] if tr else None
+    add("max pool 2x2", str(x.shape), nb_f, nb_fb, loops, im2col, torch_fb)
+
+    Hh, T, D = 32, 20, 3
+    x = rng.standard_normal((batch, T, D)).astype(dtype)
+    h0 = np.zeros((batch, Hh), dtype=dtype)
+    U = (rng.standard_normal((Hh, D)) / np.sqrt(D)).astype(dtype)
+    W = (rng.standard_normal((Hh, Hh)) / np.sqrt(Hh)).astype(dtype)
+    bb = np.zeros(Hh, dtype=dtype)
+    V, c = np.eye(Hh, dtype=dtype), np.zeros(Hh, dtype=dtype)
+    gy = np.ones((batch, T, Hh), dtype=dtype)
+
+    def nb_rnn():
+        h, _ = rnn_forward(x, h0, U, W, bb, V, c)
+        return rnn_backward(gy, x, h0, h, U, W, V)
+
+    nb_f = median_time(lambda: rnn_forward(x, h0, U, W, bb, V, c), repeat)
+    nb_fb = median_time(nb_rnn, repeat)
+    np_fb = median_time(lambda: ls.rnn_backward_numpy(
+        gy, x, h0, ls.rnn_forward_numpy(x, h0, U, W, bb), U, W), repeat)
+    torch_fb = tr.time_layer("rnn", x, repeat, hidden=Hh)[1] if tr else None
+    # NumPy has one natural style for the RNN (a loop over time, matmuls inside)
+    add(f"SimpleRNN {Hh} units, T={T}", str(x.shape), nb_f, nb_fb, np_fb, np_fb, torch_fb)
+
+    # one training epoch of the small CNN on MNIST-shaped data
+    X = rng.random((epoch_images, 1, 28, 28), dtype=np.float32)
+    y = rng.integers(0, 10, epoch_images)
+    model = Sequential(small_cnn_layers(), optimizer=Adam(eta=1e-3), seed=seed)
+    model.fit(X[:64], y[:64], epochs=1, batch_size=64, verbose=0)  # compile
+    with Timer() as tm:
+        model.fit(X, y, epochs=1, batch_size=64, verbose=0)
+    numbers = {"small CNN epoch numbacnn (s)": tm.seconds}
+    steps = -(-epoch_images // 64)
+    per_batch_layers = {}
+    for r in rows[:3]:
+        per_batch_layers[r["operation"]] = (r["NumPy loops fwd+bwd (ms)"],
+                                            r["NumPy im2col fwd+bwd (ms)"])
+    # conv1, conv2 and the first pool only (the second pool and the dense layers are left
+    # out), so these are lower bounds
+    loops_est = sum(v[0] for v in per_batch_layers.values()) * steps * 64 / batch / 1e3
+    im2col_est = sum(v[1] for v in per_batch_layers.values()) * steps * 64 / batch / 1e3
+    numbers["small CNN epoch NumPy loops, conv+pool layers only, estimated (s)"] = loops_est
+    numbers["small CNN epoch NumPy im2col, conv+pool layers only, estimated (s)"] = im2col_est
+    if tr is not None:
+        r = tr.train(tr.small_cnn(), X, y, task="classify", optimizer="adam", eta=1e-3,
+                     epochs=2, batch_size=64, seed=seed, dtype=np.float32)
+        numbers["small CNN epoch torch (s)"] = r["epoch_seconds"][-1]
+        numbers["epoch ratio numbacnn/torch"] = tm.seconds / r["epoch_seconds"][-1]
+    numbers["epoch images"] = epoch_images
+    notes = [
+        f"Per-layer times are for one mini-batch of {batch}; the NumPy loop style ran "
+        f"{loop_samples} sample(s) and was scaled by {scale:g} (its cost is linear in "
+        "the batch).",
+        "The NumPy epoch estimates count only the conv and pool layers, so they are lower "
+        "bounds on a full NumPy epoch.",
+    ]
+    return ExperimentResult(
+        name="speed_table", title="Speed: numbacnn vs the lecture's NumPy styles vs PyTorch",
+        settings={"batch": batch, "dtype": np.dtype(dtype).name, "repeat": repeat,
+                  "loop_samples": loop_samples, "fast": fast},
+        numbers=numbers, table=rows, notes=notes)

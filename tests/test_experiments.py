@@ -1,0 +1,308 @@
+"""The experiments in fast mode: their numbers against loose but meaningful thresholds.
+
+Each experiment is run at a small size; the thresholds say what the
+experiment is meant to show (well above chance, below a trivial baseline,
+the right direction of growth), not a particular run's value.  The
+heavy ones (whole CNN epochs) are skipped under ``NUMBA_DISABLE_JIT=1``,
+where every convolution runs as plain Python; smaller smoke runs of the same
+functions keep their code covered there.
+"""
+
+import gzip
+import os
+import pickle
+import struct
+
+import numpy as np
+import pytest
+
+from numbacnn.experiments import (
+    EXPERIMENTS,
+    ExperimentResult,
+    cifar10,
+    digits_grid_search,
+    fashion_mnist,
+    fast_mode,
+    lecture_cnn_mnist,
+    noisy_sine,
+    oscillator,
+    small_cnn_mnist,
+    speed_table,
+    vanishing_gradients,
+)
+from numbacnn.experiments import lecture_style as ls
+from numbacnn.experiments.__main__ import main, write_result
+
+NOJIT = os.environ.get("NUMBA_DISABLE_JIT") == "1"
+heavy = pytest.mark.skipif(
+    NOJIT, reason="trains CNNs for whole epochs: minutes as plain Python (NUMBA_DISABLE_JIT=1)")
+
+
+# --------------------------------------------------------------------------- plumbing
+def test_fast_mode_reads_environment(monkeypatch):
+    monkeypatch.setenv("NUMBACNN_FAST", "1")
+    assert fast_mode() is True
+    assert fast_mode(False) is False
+    monkeypatch.setenv("NUMBACNN_FAST", "0")
+    assert fast_mode() is False
+    monkeypatch.delenv("NUMBACNN_FAST")
+    assert fast_mode() is False
+    assert fast_mode(True) is True
+
+
+def test_result_renders_markdown_and_csv(tmp_path):
+    from numbacnn.experiments._common import new_figure
+
+    fig, ax = new_figure()
+    ax.plot([0, 1], [1, 0])
+    r = ExperimentResult(name="demo", title="Demo", settings={"epochs": 3},
+                         numbers={"mse": 0.25, "count": 7, "tiny": 1.5e-7, "nan": float("nan")},
+                         table=[{"a": 1, "b": 0.5}, {"a": 2, "b": 1e-9}],
+                         figures={"demo_fig": fig}, notes=["a note"])
+    assert r["mse"] == 0.25 and "count" in r
+    md = r.to_markdown()
+    assert "## Demo" in md and "| mse | 0.25 |" in md and "| tiny | 1.5e-07 |" in md
+    assert "| a | b |" in md and "| 2 | 1e-09 |" in md and "- a note" in md
+    assert r.table_csv().splitlines() == ["a,b", "1,0.5", "2,1e-09"]
+    paths = write_result(r, tmp_path / "out")
+    assert sorted(os.path.basename(p) for p in paths) == ["demo.csv", "demo.md", "demo_fig.png"]
+    with open(tmp_path / "out" / "demo_fig.png", "rb") as f:
+        assert f.read(8) == b"\x89PNG\r\n\x1a\n"
+    no_table = ExperimentResult(name="n", title="N", numbers={"x": 1.0})
+    assert no_table.table_markdown() == ""
+    assert no_table.table_csv() == "quantity,value\nx,1.0\n"
+
+
+def test_every_experiment_is_registered():
+    assert list(EXPERIMENTS) == [
+        "digits_grid_search", "lecture_cnn_mnist", "small_cnn_mnist", "fashion_mnist",
+        "noisy_sine", "oscillator", "vanishing_gradients", "cifar10", "speed_table"]
+
+
+def test_command_line_runs_and_writes(tmp_path, capsys):
+    assert main(["vanishing_gradients", "--fast", "--out", str(tmp_path)]) == 0
+    assert "vanishing" in capsys.readouterr().out.lower()
+    assert (tmp_path / "vanishing_gradients.md").exists()
+    assert (tmp_path / "gradient_norms.png").exists()
+    with pytest.raises(SystemExit):
+        main(["no_such_experiment"])
+
+
+# --------------------------------------------------------------------------- NumPy styles
+def _conv_operands(rng, N=2, C=2, F=3, H=6, W=5, k=3):
+    x = rng.standard_normal((N, C, H, W))
+    w = rng.standard_normal((F, C, k, k))
+    b = rng.standard_normal(F)
+    return x, w, b
+
+
+def test_lecture_style_convolutions_agree_with_numbacnn():
+    from numbacnn.functional import conv2d, conv2d_backward
+
+    rng = np.random.default_rng(0)
+    x, w, b = _conv_operands(rng)
+    ref = conv2d(x, w, b)
+    np.testing.assert_allclose(ls.conv2d_loops(x, w, b), ref, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(ls.conv2d_im2col(x, w, b), ref, rtol=1e-12, atol=1e-12)
+    g = rng.standard_normal(ref.shape)
+    expected = conv2d_backward(g, x, w)
+    for got in (ls.conv2d_backward_loops(g, x, w), ls.conv2d_backward_im2col(g, x, w)):
+        for a, e in zip(got, expected, strict=True):
+            np.testing.assert_allclose(a, e, rtol=1e-12, atol=1e-12)
+
+
+def test_lecture_style_pooling_agrees_with_numbacnn():
+    from numbacnn.functional import max_pool2d, max_pool2d_backward
+
+    rng = np.random.default_rng(1)
+    # odd sizes: the last row/column is dropped by both; distinct values: no ties
+    x = rng.permutation(2 * 3 * 7 * 5).reshape(2, 3, 7, 5).astype(float)
+    ref = max_pool2d(x, 2)
+    np.testing.assert_array_equal(ls.max_pool2d_loops(x), ref)
+    np.testing.assert_array_equal(ls.max_pool2d_reshape(x), ref)
+    g = rng.standard_normal(ref.shape)
+    expected = max_pool2d_backward(g, x, 2)
+    np.testing.assert_allclose(ls.max_pool2d_backward_loops(g, x), expected, atol=1e-15)
+    np.testing.assert_allclose(ls.max_pool2d_backward_reshape(g, x), expected, atol=1e-15)
+
+
+def test_lecture_style_rnn_agrees_with_numbacnn():
+    from numbacnn.functional import rnn_backward, rnn_forward
+
+    rng = np.random.default_rng(2)
+    N, T, D, H = 3, 5, 2, 4
+    x = rng.standard_normal((N, T, D))
+    h0 = rng.standard_normal((N, H))
+    U, W = rng.standard_normal((H, D)) / 2, rng.standard_normal((H, H)) / 2
+    b = rng.standard_normal(H)
+    V, c = np.eye(H), np.zeros(H)
+    h_ref, _ = rnn_forward(x, h0, U, W, b, V, c)
+    h = ls.rnn_forward_numpy(x, h0, U, W, b)
+    np.testing.assert_allclose(h, h_ref, rtol=1e-12, atol=1e-12)
+    gh = rng.standard_normal((N, T, H))
+    gx, _, gU, gW, gb, _, _ = rnn_backward(gh, x, h0, h_ref, U, W, V)
+    for got, exp in zip(ls.rnn_backward_numpy(gh, x, h0, h, U, W), (gx, gU, gW, gb),
+                        strict=True):
+        np.testing.assert_allclose(got, exp, rtol=1e-10, atol=1e-12)
+
+
+# --------------------------------------------------------------------------- experiment 7
+def test_vanishing_gradients_direction():
+    r = vanishing_gradients(T=16, H=8, n_sequences=2, fast=True)
+    # linear regime (zero input): the norm follows radius**lag
+    assert r["RNN radius 0.5, zero input: growth per step"] < 0.7
+    assert r["RNN radius 1.5, zero input: growth per step"] > 1.2
+    assert r["RNN radius 0.5, zero input: norm at lag 16"] < 1e-3
+    assert r["RNN radius 1.5, zero input: norm at lag 16"] > 10.0
+    # an open forget gate carries the gradient much further than a half-open one
+    assert (r["LSTM forget bias 5.0, random input: norm at lag 16"]
+            > 100 * r["LSTM forget bias 0.0, random input: norm at lag 16"])
+    assert "gradient_norms" in r.figures
+
+
+# --------------------------------------------------------------------------- experiment 5
+def test_noisy_sine_smoke_and_baselines():
+    # tiny: runs as plain Python too
+    r = noisy_sine(epochs=1, n=120, n_train=96, fast=True)
+    last = r["baseline: last value"]
+    mean = r["baseline: window mean"]
+    # the last value carries the full noise variance twice (target and input),
+    # the window mean averages four inputs: it must be clearly better
+    assert last > mean
+    assert r["baseline: noise floor Var(2U) = 1/3"] == pytest.approx(1 / 3)
+    for reading in ("lecture", "sequence"):
+        assert np.isfinite(r[f"RNN test MSE ({reading} reading)"])
+
+
+@heavy
+def test_noisy_sine_fast_mode_beats_last_value():
+    r = noisy_sine(fast=True)
+    assert r.settings["epochs"] == 15
+    last = r["baseline: last value"]
+    for reading in ("lecture", "sequence"):
+        mse = r[f"RNN test MSE ({reading} reading)"]
+        # learned something (well below repeating the last value), cannot beat the noise
+        assert 0.25 < mse < 0.8 * last
+    assert r["baseline: linear regression on the window"] < last
+
+
+# --------------------------------------------------------------------------- experiment 6
+def test_oscillator_smoke():
+    r = oscillator(epochs=1, kinds=("rnn",), hidden=4, length=5, n_steps=160, n_train=100,
+                   rollout_steps=10, fast=False)
+    assert r.settings["rollout_steps"] == 10
+    assert np.isfinite(r["rnn one-step test MSE"]) and np.isfinite(r["rnn rollout MSE(x)"])
+    with pytest.raises(ValueError, match="target"):
+        oscillator(target="velocity", fast=True)
+
+
+@heavy
+def test_oscillator_fast_mode_learns_one_step():
+    r = oscillator(kinds=("rnn", "lstm"), fast=True)
+    # the state (x, v) varies with variance of order 1: a learned step is far below that,
+    # and also below the error of predicting "no change" (the step itself, ~ 1e-3)
+    for kind in ("rnn", "lstm"):
+        assert r[f"{kind} one-step test MSE"] < 1e-4
+        assert r[f"{kind} rollout MSE(x)"] < 0.1
+
+
+# --------------------------------------------------------------------------- experiment 1
+def test_digits_grid_smoke():
+    r = digits_grid_search(eta_vals=[0.05, 1e6], lmbd_vals=[1e-4], epochs=1, n_subset=300,
+                           fast=True)
+    # eta = 1e6 on raw 0..16 pixels must blow up and be reported as diverged, not crash
+    assert r["diverged cells"] == 1
+    assert r["cells"] == 2
+    assert len(r.table) == 2 and set(r.figures) == {"digits_train_accuracy",
+                                                    "digits_test_accuracy"}
+
+
+@heavy
+def test_digits_grid_fast_mode_well_above_chance():
+    r = digits_grid_search(fast=True)
+    assert r["cells"] == 4
+    # ten classes: chance is 10 %
+    assert r["best test accuracy"] > 0.8
+
+
+# --------------------------------------------------------------------------- experiments 2-4
+def test_lecture_cnn_smoke():
+    r = lecture_cnn_mnist(seeds=(0,), epochs=1, n_subset=200, fast=False)
+    assert 0.0 <= r["test accuracy mean"] <= 1.0
+    assert r["test accuracy std"] == 0.0
+
+
+@heavy
+def test_lecture_cnn_fast_mode_above_chance():
+    r = lecture_cnn_mnist(fast=True)
+    assert r["test accuracy mean"] > 0.6
+
+
+@heavy
+def test_small_cnn_fast_mode():
+    r = small_cnn_mnist(fast=True)
+    assert r["test accuracy mean"] > 0.8
+    assert r["seconds per epoch"] > 0
+
+
+def _write_idx(folder, stem, images, labels):
+    with gzip.open(folder / f"{stem}-images-idx3-ubyte.gz", "wb") as f:
+        f.write(struct.pack(">IIII", 2051, *images.shape) + images.tobytes())
+    with gzip.open(folder / f"{stem}-labels-idx1-ubyte.gz", "wb") as f:
+        f.write(struct.pack(">II", 2049, len(labels)) + labels.tobytes())
+
+
+@heavy
+def test_fashion_mnist_on_small_idx_files(tmp_path):
+    rng = np.random.default_rng(0)
+    # a learnable fake: the class is the row that is bright
+    def fake(n):
+        y = rng.integers(0, 10, n).astype(np.uint8)
+        X = rng.integers(0, 40, (n, 28, 28)).astype(np.uint8)
+        for i, c in enumerate(y):
+            X[i, 2 * c + 4] = 255
+        return X, y
+
+    _write_idx(tmp_path, "train", *fake(300))
+    _write_idx(tmp_path, "t10k", *fake(100))
+    r = fashion_mnist(path=tmp_path, epochs=2, n_train=300, n_test=100, fast=True)
+    assert r.settings["n_train"] == 300 and r.settings["n_test"] == 100
+    assert r["test accuracy mean"] > 0.5
+
+
+# --------------------------------------------------------------------------- experiment 8
+def _write_cifar(folder, n, rng):
+    for name in [f"data_batch_{i}" for i in range(1, 6)] + ["test_batch"]:
+        batch = {b"data": rng.integers(0, 256, (n, 3072), dtype=np.uint8),
+                 b"labels": rng.integers(0, 10, n).tolist()}
+        with open(folder / name, "wb") as f:
+            pickle.dump(batch, f, protocol=2)
+
+
+@heavy
+def test_cifar10_shapes_cost_and_training_on_fake_batches(tmp_path):
+    _write_cifar(tmp_path, 8, np.random.default_rng(0))
+    r = cifar10(path=tmp_path, epochs=1, batch_size=8, timing_batches=1, fast=True)
+    # the lecture's model: (3,32,32) -> conv 32 -> pool -> conv 64 -> pool -> conv 64
+    shapes = [row["output shape"] for row in r.table]
+    assert shapes == ["(32, 30, 30)", "(32, 15, 15)", "(64, 13, 13)", "(64, 6, 6)",
+                      "(64, 4, 4)", "(1024,)", "(64,)", "(10,)"]
+    # weights + biases of each layer, counted by hand
+    assert r["parameters"] == (27 * 32 + 32) + (288 * 64 + 64) + (576 * 64 + 64) \
+        + (1024 * 64 + 64) + (64 * 10 + 10)
+    assert r["n_train"] == 40
+    assert 0.0 <= r["test accuracy"] <= 1.0
+    assert r["extrapolated seconds per epoch (50,000 images)"] > 0
+
+
+# --------------------------------------------------------------------------- speed table
+@heavy
+def test_speed_table_loops_are_slower_than_compiled():
+    r = speed_table(fast=True, epoch_images=64)
+    ops = [row["operation"] for row in r.table]
+    assert ops[:3] == ["conv 1->32 3x3", "conv 32->64 3x3", "max pool 2x2"]
+    for row in r.table[:3]:
+        # Python loops over every output pixel cannot beat compiled loops
+        assert row["loops / numbacnn"] > 1.0
+        assert row["numbacnn fwd (ms)"] <= row["numbacnn fwd+bwd (ms)"]
+    assert r["small CNN epoch numbacnn (s)"] > 0
