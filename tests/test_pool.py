@@ -122,6 +122,26 @@ def test_fast_kernels_equal_reference_kernels(kind, problem, dtype):
     np.testing.assert_array_equal(dx_fast, dx_ref)
 
 
+@given(seed=st.integers(0, 2**32 - 1), H=st.integers(2, 7), W=st.integers(2, 7),
+       dtype=st.sampled_from([np.float64, np.float32]), nans=st.booleans())
+def test_2x2_kernels_equal_reference_kernels(seed, H, W, dtype, nans):
+    # the dedicated 2x2/stride-2 kernels (odd sizes leave a row/column out), with ties and NaN
+    rng = np.random.default_rng(seed)
+    x = rng.integers(-2, 3, (2, 3, H, W)).astype(dtype)
+    if nans:
+        x[rng.random(x.shape) < 0.2] = np.nan
+    Ho, Wo = H // 2, W // 2
+    g = rng.standard_normal((2, 3, Ho, Wo)).astype(dtype)
+    ref = kp.max_pool2d_reference(x, 2, 2, 2, 2, 0, 0, np.empty((2, 3, Ho, Wo), dtype))
+    fast = kp.max_pool2d_2x2_fast(x, np.empty((2, 3, Ho, Wo), dtype))
+    np.testing.assert_array_equal(fast, ref)
+    np.testing.assert_array_equal(max_pool2d(x, 2), ref)
+    dx_ref = kp.max_pool2d_backward_reference(g, x, 2, 2, 2, 2, 0, 0, np.empty_like(x))
+    dx_fast = kp.max_pool2d_2x2_backward_fast(g, x, np.full_like(x, np.nan))
+    np.testing.assert_array_equal(dx_fast, dx_ref)
+    np.testing.assert_array_equal(max_pool2d_backward(g, x, (2, 2), 2, 0), dx_ref)
+
+
 # ---------------------------------------------------------------- backward
 
 

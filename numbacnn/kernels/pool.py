@@ -33,6 +33,8 @@ __all__ = [
     "max_pool2d_backward_fast",
     "avg_pool2d_fast",
     "avg_pool2d_backward_fast",
+    "max_pool2d_2x2_fast",
+    "max_pool2d_2x2_backward_fast",
 ]
 
 
@@ -258,4 +260,84 @@ def avg_pool2d_backward_fast(grad_out, kh, kw, sv, sh, pv, ph, grad_x):
                     drow = dxp[r0 + a]
                     for b in range(b0, b1):
                         drow[q0 + b] += g
+    return grad_x
+
+
+# ---------------------------------------------------------------- 2x2, stride 2, no padding
+#
+# The pooling of almost every CNN.  Windows do not overlap and tile the input,
+# so the backward pass writes every input pixel exactly once (the gradient or
+# 0) instead of zeroing the plane and scattering into it.  The comparisons are
+# written as selects, not branches, so the loops over a row can be vectorised.
+# The tie and NaN rule is the one of the general kernels: a later element
+# replaces the current best only if it is larger or NaN.
+
+
+@pjit
+def max_pool2d_2x2_fast(x, out):
+    """:func:`max_pool2d_fast` for ``kh = kw = sv = sh = 2``, ``pv = ph = 0``."""
+    N, C = x.shape[0], x.shape[1]
+    Ho, Wo = out.shape[2], out.shape[3]
+    for p in prange(N * C):
+        xp = x[p // C, p % C]
+        op = out[p // C, p % C]
+        for i in range(Ho):
+            top = xp[2 * i]
+            bottom = xp[2 * i + 1]
+            orow = op[i]
+            for j in range(Wo):
+                best = top[2 * j]
+                v = top[2 * j + 1]
+                best = v if (v > best or v != v) else best
+                v = bottom[2 * j]
+                best = v if (v > best or v != v) else best
+                v = bottom[2 * j + 1]
+                best = v if (v > best or v != v) else best
+                orow[j] = best
+    return out
+
+
+@pjit
+def max_pool2d_2x2_backward_fast(grad_out, x, grad_x):
+    """:func:`max_pool2d_backward_fast` for ``kh = kw = sv = sh = 2``, ``pv = ph = 0``."""
+    N, C, H, W = x.shape
+    Ho, Wo = grad_out.shape[2], grad_out.shape[3]
+    for p in prange(N * C):
+        xp = x[p // C, p % C]
+        gp = grad_out[p // C, p % C]
+        dxp = grad_x[p // C, p % C]
+        zero = dxp.dtype.type(0)
+        for i in range(Ho):
+            top = xp[2 * i]
+            bottom = xp[2 * i + 1]
+            dtop = dxp[2 * i]
+            dbottom = dxp[2 * i + 1]
+            grow = gp[i]
+            for j in range(Wo):
+                # k = position of the winner in row-major window order 0, 1, 2, 3
+                best = top[2 * j]
+                k = 0
+                v = top[2 * j + 1]
+                win = v > best or v != v
+                best = v if win else best
+                k = 1 if win else k
+                v = bottom[2 * j]
+                win = v > best or v != v
+                best = v if win else best
+                k = 2 if win else k
+                v = bottom[2 * j + 1]
+                win = v > best or v != v
+                k = 3 if win else k
+                g = grow[j]
+                dtop[2 * j] = g if k == 0 else zero
+                dtop[2 * j + 1] = g if k == 1 else zero
+                dbottom[2 * j] = g if k == 2 else zero
+                dbottom[2 * j + 1] = g if k == 3 else zero
+            # an odd width leaves the last column outside every window
+            for q in range(2 * Wo, W):
+                dtop[q] = zero
+                dbottom[q] = zero
+        # likewise an odd height leaves the last row
+        for r in range(2 * Ho, H):
+            dxp[r, :] = zero
     return grad_x
