@@ -232,7 +232,7 @@ def oscillator(epochs=None, kinds=("rnn", "lstm", "gru"), hidden=32, length=20, 
 
     fast = fast_mode(fast)
     if epochs is None:
-        epochs = 10 if fast else 100
+        epochs = 10 if fast else 50
     if target not in ("increment", "state"):
         raise ValueError(f"target must be 'increment' or 'state'; got {target!r}")
     dt, omega = 0.05, 1.2
@@ -379,22 +379,34 @@ def vanishing_gradients(radii=(0.5, 1.0, 1.5), T=None, H=32, n_sequences=8,
         numbers[f"{name}: norm at lag {T}"] = float(c[-1])
 
     fig, axes = new_figure(1, 2, figsize=(10, 4))
-    for name, c in curves.items():
+    for k, (name, c) in enumerate(curves.items()):
         ax = axes[1] if name.startswith("LSTM") else axes[0]
+        # one colour per radius (or forget bias), solid for zero input, dashed for random
         style = "-" if "zero" in name else "--"
-        ax.semilogy(lags, np.maximum(c, 1e-300), style, label=name.replace(", ", "\n", 1))
+        colour = f"C{k // 2}" if k < 2 * len(radii) else f"C{k}"
+        ax.semilogy(lags, np.maximum(c, 1e-300), style, color=colour,
+                    label=name.replace(", ", "\n", 1))
     titles = ("SimpleRNN (tanh)", "LSTM, norm of the (h, c) Jacobian")
     for ax, title in zip(axes, titles, strict=True):
         ax.set_xlabel("lag s")
         ax.set_ylabel(r"$\|\partial h^{(T)}/\partial h^{(T-s)}\|_2$")
         ax.set_title(title)
         ax.legend(fontsize=6)
+    lo, hi = min(radii), max(radii)
+    open_fb, shut_fb = max(forget_biases), min(forget_biases)
+    open_norm = numbers[f"LSTM forget bias {open_fb}, random input: norm at lag {T}"]
+    shut_norm = numbers[f"LSTM forget bias {shut_fb}, random input: norm at lag {T}"]
     notes = [
-        "Below radius 1 the gradient vanishes geometrically; above 1 it explodes as "
-        "long as the state stays in tanh's linear regime, and saturation (random input) "
-        "pulls it back down.",
-        "An open forget gate (large forget bias) keeps the LSTM's gradient from "
-        "vanishing over long lags.",
+        f"Zero input keeps the state at 0, in tanh's linear regime: the norm changes by "
+        f"a factor {numbers[f'RNN radius {lo}, zero input: growth per step']:.2f} per step "
+        f"for radius {lo} and {numbers[f'RNN radius {hi}, zero input: growth per step']:.2f} "
+        f"for radius {hi} -- vanishing and exploding gradients.",
+        f"With random input the tanh saturates and its derivative 1 - h^2 shrinks every "
+        f"factor: radius {hi} then grows only "
+        f"{numbers[f'RNN radius {hi}, random input: growth per step']:.2f}x per step.",
+        f"LSTM: with forget bias {open_fb} (gate open, f near 1) the gradient at lag {T} "
+        f"is {open_norm:.3g}; with forget bias {shut_fb} it is {shut_norm:.3g}. The open "
+        f"gate keeps it from vanishing (with these random weights it even grows).",
     ]
     return ExperimentResult(
         name="vanishing_gradients",
