@@ -23,7 +23,7 @@ import numbers
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
 from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import check_is_fitted
+from sklearn.utils.validation import check_array, check_is_fitted, check_X_y
 
 from . import optimizers as _optimizers
 from .layers import GRU, LSTM, Conv2D, Dense, Flatten, MaxPool2D, SimpleRNN
@@ -37,13 +37,7 @@ def _optimizer(name, eta):
     return cls(eta=eta)
 
 
-def _as_samples(X, name="X"):
-    X = np.asarray(X)
-    if X.dtype.kind not in "biuf":
-        raise TypeError(f"{name} must hold numbers; got dtype {X.dtype}")
-    if X.dtype != np.float32:
-        X = X.astype(np.float64)
-    return X
+_FLOATS = (np.float64, np.float32)  # float32 input trains a float32 model, the rest float64
 
 
 def _seed(seed):
@@ -62,8 +56,27 @@ class _NumbacnnEstimator(BaseEstimator):
             X, y, epochs=self.epochs, batch_size=self.batch_size, verbose=self.verbose
         )
         self.loss_curve_ = list(self.history_.history["loss"])
-        self.n_features_in_ = int(np.prod(X.shape[1:]))
         return self
+
+    def _remember_input(self, X):
+        # scikit-learn's convention: the size of axis 1 (features for 2-D input)
+        self.n_features_in_ = int(X.shape[1])
+        self._sample_shape = X.shape[1:]
+
+    def _check_input(self, X):
+        check_is_fitted(self, "model_")
+        X = check_array(X, allow_nd=True, dtype=_FLOATS)
+        if X.shape[1:] != self._sample_shape:
+            if X.ndim == 2 and len(self._sample_shape) == 1:
+                raise ValueError(
+                    f"X has {X.shape[1]} features, but {type(self).__name__} is expecting "
+                    f"{self.n_features_in_} features as input."
+                )
+            raise ValueError(
+                f"X has samples of shape {X.shape[1:]}, but {type(self).__name__} was "
+                f"fitted on samples of shape {self._sample_shape}"
+            )
+        return X
 
 
 class CNNClassifier(ClassifierMixin, _NumbacnnEstimator):
@@ -147,7 +160,6 @@ class CNNClassifier(ClassifierMixin, _NumbacnnEstimator):
         self.verbose = verbose
 
     def _images(self, X):
-        X = _as_samples(X)
         if X.ndim == 2 and self.image_shape is not None:
             shape = tuple(int(s) for s in self.image_shape)
             if int(np.prod(shape)) != X.shape[1]:
@@ -169,15 +181,10 @@ class CNNClassifier(ClassifierMixin, _NumbacnnEstimator):
 
     def fit(self, X, y):
         """Build a fresh model and train it on images ``X`` and labels ``y``."""
-        X = self._images(X)
-        y = np.asarray(y)
-        if y.ndim != 1:
-            raise ValueError(f"y must be 1-D class labels; got shape {y.shape}")
-        if y.shape[0] != X.shape[0]:
-            raise ValueError(
-                f"X and y must have the same number of samples; got {X.shape[0]} and {y.shape[0]}"
-            )
+        X, y = check_X_y(X, y, allow_nd=True, dtype=_FLOATS)
         check_classification_targets(y)
+        self._remember_input(X)
+        X = self._images(X)
         self.classes_, codes = np.unique(y, return_inverse=True)
         if len(self.classes_) < 2:
             raise ValueError(
@@ -200,11 +207,12 @@ class CNNClassifier(ClassifierMixin, _NumbacnnEstimator):
 
     def predict_proba(self, X):
         """Class probabilities, shape ``(n_samples, n_classes)`` in ``classes_`` order."""
-        check_is_fitted(self, "model_")
-        return self.model_.predict_proba(self._images(X))
+        X = self._images(self._check_input(X))
+        return self.model_.predict_proba(X)
 
     def predict(self, X):
         """The most probable class label for every image."""
+        check_is_fitted(self, "model_")
         return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
 
 
@@ -265,7 +273,6 @@ class RNNRegressor(RegressorMixin, _NumbacnnEstimator):
 
     @staticmethod
     def _sequences(X):
-        X = _as_samples(X)
         if X.ndim == 2:
             X = X[:, :, None]
         if X.ndim != 3:
@@ -279,10 +286,10 @@ class RNNRegressor(RegressorMixin, _NumbacnnEstimator):
         """Build a fresh model and train it on sequences ``X`` and targets ``y``."""
         if self.cell not in self._CELLS:
             raise ValueError(f"cell must be one of 'rnn', 'lstm', 'gru'; got {self.cell!r}")
+        X, y = check_X_y(X, y, allow_nd=True, dtype=_FLOATS, multi_output=True, y_numeric=True)
+        self._remember_input(X)
         X = self._sequences(X)
-        y = _as_samples(y, "y")
-        if y.ndim not in (1, 2):
-            raise ValueError(f"y must be (n_samples,) or (n_samples, n_outputs); got {y.shape}")
+        y = y.astype(X.dtype, copy=False)
         self._y_1d = y.ndim == 1
         n_out = 1 if y.ndim == 1 else y.shape[1]
         model = Sequential(
@@ -300,6 +307,14 @@ class RNNRegressor(RegressorMixin, _NumbacnnEstimator):
 
     def predict(self, X):
         """Predicted targets, ``(n_samples,)`` if ``y`` was 1-D in ``fit``."""
-        check_is_fitted(self, "model_")
-        out = self.model_.predict(self._sequences(X))
+        X = self._sequences(self._check_input(X))
+        out = self.model_.predict(X)
         return out[:, 0] if self._y_1d else out
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.target_tags.multi_output = True  # y may be (n_samples, n_outputs)
+        return tags
+
+    def _more_tags(self):  # the same for scikit-learn < 1.6
+        return {"multioutput": True}
