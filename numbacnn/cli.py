@@ -164,6 +164,7 @@ def _train(args):
         X, codes, test_size=args.test_size, random_state=args.seed, stratify=stratify
     )
     model = build_model(args.model, len(labels), args.lmbd, optimizer, args.seed)
+    model.build(X.shape[1:], dtype=X.dtype)  # a misfit architecture fails before training
     out = sys.stdout
     print(
         f"training {args.model!r} on {args.dataset} ({len(X_train)} train / {len(X_test)} test "

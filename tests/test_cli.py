@@ -1,0 +1,115 @@
+"""The command line, run in-process through ``numbacnn.cli.main``."""
+
+import gzip
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from numbacnn import load_model
+from numbacnn.cli import build_model, main
+
+TINY = ["--epochs", "1", "--batch-size", "16", "-q"]
+
+
+def test_train_digits_prints_accuracy_and_confusion_matrix(capsys):
+    code = main(["train", "--dataset", "digits", "--limit", "120", *TINY])
+    out, err = capsys.readouterr()
+    assert code == 0 and err == ""
+    assert "test accuracy:" in out
+    lines = out.splitlines()
+    start = lines.index("confusion matrix (rows: true class, columns: predicted class):")
+    table = lines[start + 1 :]
+    assert table[0].split()[1:] == [str(d) for d in range(10)]
+    counts = np.array([[int(v) for v in row.split()[1:]] for row in table[1:11]])
+    assert counts.sum() == 30  # 25 % of 120 held out
+    correct = int(out.split("test accuracy: ")[1].split("(")[1].split("/")[0])
+    assert np.trace(counts) == correct
+
+
+def test_default_dataset_is_the_bundled_mnist(capsys):
+    assert main(["train", "--limit", "80", *TINY]) == 0
+    out = capsys.readouterr().out
+    assert "'lecture' on mnist (60 train / 20 test samples of shape (1, 28, 28))" in out
+
+
+@pytest.mark.parametrize("model", ["small", "rnn", "lstm", "gru"])
+def test_other_models(model, capsys):
+    # two unpadded 3x3 convolutions with pooling need images larger than digits' 8x8
+    dataset = "mnist" if model == "small" else "digits"
+    assert main(["train", "--model", model, "--dataset", dataset, "--limit", "60", *TINY]) == 0
+    assert "test accuracy" in capsys.readouterr().out
+
+
+def test_progress_bar_and_save(tmp_path, capsys):
+    path = tmp_path / "cnn.npz"
+    code = main(["train", "--dataset", "digits", "--limit", "60", "--epochs", "1",
+                 "--save", str(path)])
+    out, err = capsys.readouterr()
+    assert code == 0 and "epoch 1" in err and f"model saved to {path}" in out
+    model = load_model(path)
+    assert model.input_shape == (1, 8, 8)
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--dataset", "cifar100"], "unknown dataset 'cifar100'; choose one of mnist"),
+        (["--model", "resnet"], "unknown model 'resnet'; choose one of lecture"),
+        (["--optimizer", "lbfgs"], "unknown optimizer 'lbfgs'"),
+        (["--test-size", "1.5"], "--test-size must lie between 0 and 1"),
+        (["--dataset", "cifar10"], "needs --data-path"),
+        (["--eta", "-1"], "eta"),
+    ],
+)
+def test_usage_errors_are_one_line(args, message, capsys):
+    code = main(["train", *args, *TINY])
+    out, err = capsys.readouterr()
+    assert code != 0 and out == ""
+    assert err.count("\n") == 1 and err.startswith("numbacnn: error: ") and message in err
+
+
+def test_bad_data_path_is_one_line(tmp_path, capsys):
+    assert main(["train", "--data-path", str(tmp_path / "nowhere"), *TINY]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "nowhere" in err
+    # a corrupt idx file
+    (tmp_path / "t10k-images-idx3-ubyte.gz").write_bytes(gzip.compress(b"\x00\x00\x08\x03junk"))
+    (tmp_path / "t10k-labels-idx1-ubyte.gz").write_bytes(gzip.compress(b"\x00\x00\x08\x01junk"))
+    assert main(["train", "--data-path", str(tmp_path), *TINY]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("numbacnn: error: ")
+
+
+def test_unknown_option_is_a_usage_error(capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(["train", "--epoch", "3", "--frobnicate"])
+    assert exc.value.code == 2
+    assert "unrecognized arguments" in capsys.readouterr().err
+
+
+def test_build_model_architectures():
+    model = build_model("lecture", 10)
+    model.build((1, 28, 28))
+    assert [type(layer).__name__ for layer in model.layers] == [
+        "Conv2D", "MaxPool2D", "Flatten", "Dense", "Dense"]
+    assert model.layers[-1].output_shape == (10,)
+    small = build_model("small", 10)
+    assert small.build((1, 28, 28)) == (10,)
+    assert [layer.output_shape for layer in small.layers][:4] == [
+        (32, 26, 26), (32, 13, 13), (64, 11, 11), (64, 5, 5)]
+
+
+def test_python_dash_m_entry_point():
+    env = dict(os.environ, PYTHONWARNINGS="ignore")
+    result = subprocess.run(
+        [sys.executable, "-m", "numbacnn", "train", "--dataset", "nope"],
+        capture_output=True, text=True, env=env, timeout=120,
+    )
+    assert result.returncode == 2
+    assert result.stderr.strip() == (
+        "numbacnn: error: unknown dataset 'nope'; choose one of mnist, digits, "
+        "fashion-mnist, cifar10"
+    )
