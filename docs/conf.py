@@ -49,7 +49,7 @@ extensions = [
     "myst_nb",
 ]
 
-exclude_patterns = ["_build", "_generated", "**.ipynb_checkpoints", "README.md"]
+exclude_patterns = ["_build", "_generated", "_autogen", "**.ipynb_checkpoints", "README.md"]
 templates_path = ["_templates"]
 html_static_path = ["_static"]
 html_css_files = ["numbacnn.css"]
@@ -257,6 +257,151 @@ def _copy_mathjax(app):
         shutil.copytree(src, dst, dirs_exist_ok=True)
 
 
+# ---------------------------------------------------------------- figures -----
+AUTOGEN = DOCS / "_autogen"
+_FIGURE_SOURCES = [
+    "numbacnn/experiments/sequences.py",
+    "numbacnn/functional/recurrent.py",
+    "numbacnn/kernels/rnn.py",
+    "numbacnn/kernels/lstm.py",
+]
+
+
+def _vanishing_gradients_figure():
+    """Run the vanishing-gradient experiment (fast mode) and write its figure.
+
+    The figure on the RNN page is produced by the build itself, from the code
+    it documents; it is re-made when one of the sources above is newer.
+    """
+    AUTOGEN.mkdir(exist_ok=True)
+    png = AUTOGEN / "vanishing_gradients.png"
+    inc = AUTOGEN / "vanishing_gradients.rst.inc"
+    newest = max((ROOT / f).stat().st_mtime for f in _FIGURE_SOURCES if (ROOT / f).exists())
+    if png.exists() and inc.exists() and png.stat().st_mtime >= newest:
+        return
+    try:
+        from numbacnn.experiments import vanishing_gradients
+
+        result = vanishing_gradients(fast=True)
+        result.figures["gradient_norms"].savefig(png, dpi=110)
+    except Exception as exc:  # the page must not silently lose its figure
+        _API_ERRORS.append(f"numbacnn.experiments.vanishing_gradients: {exc!r}")
+        inc.write_text("")
+        return
+    caption = (
+        f"{result.title} (fast mode, T = {result.settings['T']} steps, "
+        f"H = {result.settings['H']} hidden units).  "
+        "Generated during the documentation build by "
+        "``numbacnn.experiments.vanishing_gradients(fast=True)``."
+    )
+    notes = "\n".join(f"   {line}" for line in result.notes)
+    inc.write_text(
+        ".. figure:: /_autogen/vanishing_gradients.png\n"
+        "   :width: 100%\n"
+        "   :alt: gradient norm against lag, RNN and LSTM\n\n"
+        f"   {caption}\n\n"
+        + notes + "\n"
+    )
+
+
+# ---------------------------------------------------------------- results -----
+GENERATED = DOCS / "_generated"
+# experiments in the order of numbacnn.experiments.EXPERIMENTS (the lecture's order)
+_EXPERIMENT_ORDER = [
+    "digits_grid_search", "lecture_cnn_mnist", "small_cnn_mnist", "fashion_mnist",
+    "noisy_sine", "oscillator", "vanishing_gradients", "cifar10", "speed_table",
+]
+
+
+def _md_include(path, start_line=0):
+    rel = path.relative_to(DOCS).as_posix()
+    opt = f"   :start-line: {start_line}\n" if start_line else ""
+    return f".. include:: /{rel}\n   :parser: myst_parser.sphinx_\n{opt}\n"
+
+
+def _write_results_include():
+    """_autogen/results.rst.inc: the committed result files, in a fixed order.
+
+    The Markdown tables and PNG figures in docs/_generated/ are written by
+    tools/run_experiments.py and tools/run_benchmarks.py (slow, run on a quiet
+    machine and committed); the build only lays them out, so it never needs
+    torch or a long training run.
+    """
+    AUTOGEN.mkdir(exist_ok=True)
+    exp = GENERATED / "experiments"
+    bench = GENERATED / "benchmarks"
+    parts = []
+
+    def missing(what, command):
+        return (
+            ".. warning::\n\n"
+            f"   No {what} have been generated yet.  Run ``{command}`` and commit "
+            "the files it writes.\n\n"
+        )
+
+    parts.append("Summary\n-------\n\n")
+    if (exp / "summary.md").exists():
+        parts.append(_md_include(exp / "summary.md"))
+    else:
+        parts.append(missing("experiment results", "python tools/run_experiments.py"))
+    names = [n for n in _EXPERIMENT_ORDER if (exp / f"{n}.md").exists()]
+    names += sorted(
+        p.stem for p in exp.glob("*.md")
+        if p.stem not in names and p.stem not in ("summary", "run_info")
+        and not p.stem.startswith("summary-")
+    )
+    for name in names:
+        md = exp / f"{name}.md"
+        lines = md.read_text(encoding="utf-8").splitlines()
+        title, skip = name, 0
+        if lines and lines[0].startswith("#"):
+            # the file's own heading becomes the section title of this page
+            title, skip = lines[0].lstrip("#").strip(), 1
+        parts.append(f".. _experiment-{name}:\n\n")
+        parts.append(f"{title}\n" + "-" * len(title) + "\n\n")
+        parts.append(_md_include(md, skip))
+        if (exp / f"{name}.csv").exists():
+            parts.append(f"Data: :download:`{name}.csv </_generated/experiments/{name}.csv>`.\n\n")
+    figures = sorted(exp.glob("*.png"))
+    if figures:
+        parts.append("Figures\n-------\n\n")
+        for png in figures:
+            rel = png.relative_to(DOCS).as_posix()
+            parts.append(
+                f".. figure:: /{rel}\n   :width: 100%\n   :alt: {png.stem}\n\n"
+                f"   ``{png.name}``\n\n"
+            )
+    parts.append("Benchmarks\n----------\n\n")
+    tables = sorted(bench.glob("*.md"))
+    if tables:
+        for md in tables:
+            lines = md.read_text(encoding="utf-8").splitlines()
+            title, skip = f"``{md.stem}``", 0
+            if lines and lines[0].startswith("#"):
+                title, skip = lines[0].lstrip("#").strip(), 1
+            parts.append(f"{title}\n" + "~" * len(title) + "\n\n")
+            parts.append(_md_include(md, skip))
+    else:
+        parts.append(missing("benchmark tables", "python tools/run_benchmarks.py"))
+    if (exp / "run_info.md").exists():
+        parts.append("Where and how the numbers were measured\n"
+                     "---------------------------------------\n\n")
+        # its "## Run of ..." headings would clash with this page's levels
+        runs = (exp / "run_info.md").read_text(encoding="utf-8")
+        runs = "\n".join(
+            f"**{line.lstrip('#').strip()}**" if line.startswith("#") else line
+            for line in runs.splitlines()
+        )
+        copy = AUTOGEN / "run_info.md"
+        if not copy.exists() or copy.read_text(encoding="utf-8") != runs + "\n":
+            copy.write_text(runs + "\n", encoding="utf-8")
+        parts.append(_md_include(copy))
+    text = "".join(parts)
+    target = AUTOGEN / "results.rst.inc"
+    if not target.exists() or target.read_text() != text:
+        target.write_text(text)
+
+
 # ---------------------------------------------------------------- doctest -----
 # no global setup: docstring examples (numpydoc "Examples" sections rendered by
 # autodoc are doctest blocks too) must run exactly as a reader would type them
@@ -273,6 +418,8 @@ _write_notebook_toctree(_sync_notebooks())
 # stubs of names that left __all__ would otherwise linger and warn
 shutil.rmtree(DOCS / "api" / "generated", ignore_errors=True)
 _write_api_reference()
+_vanishing_gradients_figure()
+_write_results_include()
 
 
 def setup(app):
