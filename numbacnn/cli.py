@@ -120,12 +120,12 @@ def _parser():
     train.add_argument("--dataset", default="mnist", help=f"one of {', '.join(DATASETS)}")
     train.add_argument("--data-path", default=None, help="folder or file of MNIST-style idx data")
     train.add_argument("--epochs", type=int, default=5)
-    train.add_argument("--batch-size", type=int, default=32)
+    train.add_argument("--batch-size", type=int, default=64)
     train.add_argument(
         "--optimizer", default="adam",
         help="sgd, momentum, adagrad, adagrad_momentum, rmsprop or adam",
     )
-    train.add_argument("--eta", type=float, default=1e-3, help="learning rate")
+    train.add_argument("--eta", type=float, default=2e-3, help="learning rate")
     train.add_argument("--lmbd", type=float, default=0.0, help="L2 regularisation strength")
     train.add_argument("--seed", type=int, default=0)
     train.add_argument("--test-size", type=float, default=0.25, help="held-out fraction")

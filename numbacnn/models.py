@@ -21,6 +21,7 @@ them with ``allow_pickle=False``, so loading never runs code from the file.
 import json
 import math
 import numbers
+import os
 import signal
 import sys
 import threading
@@ -765,9 +766,13 @@ class Sequential:
 def load_model(path):
     """Read a model written by :meth:`Sequential.save`.
 
-    The file is opened with ``np.load(allow_pickle=False)``.  Raises
-    ``ValueError`` if it is not a numbacnn model file.
+    The file is opened with ``np.load(allow_pickle=False)``.  ``path`` may
+    omit the ``.npz`` suffix that :meth:`Sequential.save` (through NumPy)
+    appends.  Raises ``ValueError`` if it is not a numbacnn model file.
     """
+    path = os.fspath(path)
+    if not os.path.exists(path) and os.path.exists(path + ".npz"):
+        path += ".npz"
     try:
         archive = np.load(path, allow_pickle=False)
     except ValueError as exc:

@@ -301,6 +301,9 @@ def test_save_and_load_round_trip(tmp_path):
     np.testing.assert_array_equal(loaded.predict_proba(X), model.predict_proba(X))
     assert loaded.l2 == 0.01 and loaded.optimizer.eta == 0.005
     loaded.fit(X, y, epochs=1, batch_size=8, verbose=0)  # trainable after loading
+    model.save(tmp_path / "bare")  # NumPy appends .npz; load_model finds it
+    assert (tmp_path / "bare.npz").exists()
+    np.testing.assert_array_equal(load_model(tmp_path / "bare").predict(X), model.predict(X))
 
 
 def test_save_and_load_recurrent(tmp_path):
