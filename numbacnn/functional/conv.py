@@ -76,13 +76,50 @@ def _check_conv_operands(x, weight):
         )
 
 
-def _pad(x, pads, dtype):
-    """A fresh zero-padded C-contiguous copy of ``x`` in ``dtype`` (never a view of ``x``)."""
+def _pack_input(x, pads, sh, sw):
+    """Zero-pad ``x`` and split it into stride phases: ``(sh*sw, C, N*Hq*Wq)``, ``Hq``, ``Wq``.
+
+    A fresh array (never a view of ``x``); see :func:`numbacnn.kernels.conv.conv2d_pack_input`.
+    """
     top, bottom, left, right = pads
     N, C, H, W = x.shape
-    xp = np.zeros((N, C, H + top + bottom, W + left + right), dtype=dtype)
-    xp[:, :, top : top + H, left : left + W] = x
-    return xp
+    Hq = -(-(H + top + bottom) // sh)
+    Wq = -(-(W + left + right) // sw)
+    xq = np.zeros((sh * sw, C, N * Hq * Wq), dtype=x.dtype)
+    _k.conv2d_pack_input(x, top, left, sh, sw, Hq, Wq, xq)
+    return xq, Hq, Wq
+
+
+def _forward(x, w, b, stride, dilation, pads, out_size, chunk=_k.CHUNK):
+    """Forward pass on checked, same-dtype, C-contiguous operands (the fast kernel)."""
+    (sh, sw), (dh, dw), (Ho, Wo) = stride, dilation, out_size
+    xq, Hq, Wq = _pack_input(x, pads, sh, sw)
+    out = np.empty((x.shape[0], w.shape[0], Ho, Wo), dtype=x.dtype)
+    _k.conv2d_forward_fast(xq, w, b, sh, sw, dh, dw, Hq, Wq, chunk, out)
+    return out
+
+
+def _backward(g, x, w, stride, dilation, pads, out_size, chunk=_k.CHUNK, budget=_k.PATCH_BUDGET):
+    """Backward pass on checked, same-dtype, C-contiguous operands (the fast kernels)."""
+    (sh, sw), (dh, dw), (Ho, Wo) = stride, dilation, out_size
+    N, C, H, W = x.shape
+    F, _, kh, kw = w.shape
+    xq, Hq, Wq = _pack_input(x, pads, sh, sw)
+    # largest tap offset on the wide grid (tap kh-1, kw-1)
+    M = ((kh - 1) * dh // sh) * Wq + (kw - 1) * dw // sw
+    gw = np.zeros((F, M + N * Hq * Wq), dtype=x.dtype)
+    _k.conv2d_pack_grad(g, M, Hq, Wq, gw)
+    gq = np.empty_like(xq)
+    _k.conv2d_grad_x_fast(gw, w, sh, sw, dh, dw, Hq, Wq, M, chunk, gq)
+    grad_x = np.empty_like(x)
+    top, _, left, _ = pads
+    _k.conv2d_unpack_input(gq, top, left, sh, sw, Hq, Wq, grad_x)
+    grad_w = np.empty_like(w)
+    grad_b = np.empty(F, dtype=x.dtype)
+    _k.conv2d_grad_weight_fast(
+        gw, xq, kh, kw, sh, sw, dh, dw, Hq, Wq, M, Ho, Wo, budget, grad_w, grad_b
+    )
+    return grad_x, grad_w, grad_b
 
 
 def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1):
@@ -179,15 +216,12 @@ def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1):
         x.shape, weight.shape, stride, padding, dilation
     )
     dtype = common_float_dtype(x, weight, bias)
-    xp = _pad(as_float_array(x, "x"), pads, dtype)
     w = as_float_array(weight, "weight", dtype)
     if bias is None:
         b = np.zeros(F, dtype=dtype)
     else:
         b = as_float_array(bias, "bias", dtype)
-    out = np.empty((x.shape[0], F, Ho, Wo), dtype=dtype)
-    _k.conv2d_forward_reference(xp, w, b, sh, sw, dh, dw, out)
-    return out
+    return _forward(as_float_array(x, "x", dtype), w, b, (sh, sw), (dh, dw), pads, (Ho, Wo))
 
 
 def conv2d_backward(grad_out, x, weight, stride=1, padding=0, dilation=1):
@@ -274,13 +308,6 @@ def conv2d_backward(grad_out, x, weight, stride=1, padding=0, dilation=1):
             f"{weight.shape}; got shape {grad_out.shape}"
         )
     dtype = common_float_dtype(grad_out, x, weight)
-    xp = _pad(as_float_array(x, "x"), pads, dtype)
     w = as_float_array(weight, "weight", dtype)
     g = as_float_array(grad_out, "grad_out", dtype)
-    grad_xp = np.empty_like(xp)
-    grad_w = np.empty_like(w)
-    grad_b = np.empty(F, dtype=dtype)
-    _k.conv2d_backward_reference(g, xp, w, sh, sw, dh, dw, grad_xp, grad_w, grad_b)
-    top, _, left, _ = pads
-    grad_x = np.ascontiguousarray(grad_xp[:, :, top : top + H, left : left + W])
-    return grad_x, grad_w, grad_b
+    return _backward(g, as_float_array(x, "x", dtype), w, (sh, sw), (dh, dw), pads, (Ho, Wo))

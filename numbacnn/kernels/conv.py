@@ -38,11 +38,20 @@ Two families of kernels live here:
 None of them validates anything; :func:`numbacnn.functional.conv2d` does.
 """
 
-from ._jit import jit
+import numpy as np
+
+from ._jit import jit, pjit, prange
 
 __all__ = [
     "conv2d_forward_reference",
     "conv2d_backward_reference",
+    "conv2d_tap_table",
+    "conv2d_pack_input",
+    "conv2d_unpack_input",
+    "conv2d_pack_grad",
+    "conv2d_forward_fast",
+    "conv2d_grad_x_fast",
+    "conv2d_grad_weight_fast",
 ]
 
 
@@ -158,3 +167,388 @@ def conv2d_backward_reference(g, xp, w, sh, sw, dh, dw, grad_xp, grad_w, grad_b)
                                 grad_xp[n, c, i * sh + p * dh, j * sw + q * dw] += (
                                     g[n, f, i, j] * w[f, c, p, q]
                                 )
+
+
+# ---------------------------------------------------------------------------
+# Fast kernels
+#
+# The reference loops above read x_pad at (i*sh + p*dh, j*sw + q*dw): a gather
+# whose innermost loop (over q) is 1 to 5 iterations long.  The fast kernels
+# compute exactly the same sums with the loops turned inside out, so that the
+# innermost loop runs over hundreds of output pixels in contiguous memory,
+# where numba/LLVM emit SIMD code:
+#
+# 1. Stride phases.  With stride (sh, sw), the padded input splits into sh*sw
+#    sub-images ("phases") x_pad[a::sh, b::sw].  Output pixel (i, j) with tap
+#    (p, q) reads phase ((p*dh) % sh, (q*dw) % sw) at row i + (p*dh) // sh and
+#    column j + (q*dw) // sw: a stride-1 correlation on the phase.  For stride
+#    1 there is a single phase (the padded input itself).
+# 2. Wide rows.  Every phase is Hq x Wq; flattened, pixel (u, v) sits at
+#    u*Wq + v, so a tap becomes one constant offset  off = du*Wq + dv  and
+#    output pixel (i, j) is computed at position t = i*Wq + j of a "wide"
+#    output row of length Wq (the columns j >= Wo are computed and dropped).
+#    Images are stacked channel-major, image n starting at n*Hq*Wq, so one
+#    contiguous loop over t covers several images at once.
+# 3. Register blocking.  The innermost body updates 8 output rows (filters in
+#    the forward pass, channels in the input gradient) from 3 taps at once, so
+#    every value loaded from memory is used several times.
+# 4. prange over chunks of images: every thread owns its chunk of the output,
+#    so no two threads ever write the same element.
+#
+# The input gradient is the same computation run backwards: a correlation of
+# the (zero-separated, zero-bordered) upstream gradient with the weights, tap
+# offsets mirrored.  The weight gradient is a matrix product of the upstream
+# gradient with input patches that the loops gather (np.dot inside njit, which
+# calls BLAS); the patches are built chunk by chunk so they stay in cache.
+
+# Default work sizes (callers pass them in, so tests can force many small chunks).
+# Wide output positions per chunk: 8 accumulator rows plus the rows being read
+# stay within the L1/L2 sweet spot.
+CHUNK = 1024
+# Patch elements per weight-gradient GEMM (4 MiB in float32).
+PATCH_BUDGET = 1 << 20
+
+
+@jit
+def _mac8x3(a0, a1, a2, a3, a4, a5, a6, a7, x0, x1, x2, w):
+    """a_r[t] += sum_k w[r, k] * x_k[t] for 8 rows r and 3 taps k (``w`` is 8x3)."""
+    w00, w01, w02 = w[0, 0], w[0, 1], w[0, 2]
+    w10, w11, w12 = w[1, 0], w[1, 1], w[1, 2]
+    w20, w21, w22 = w[2, 0], w[2, 1], w[2, 2]
+    w30, w31, w32 = w[3, 0], w[3, 1], w[3, 2]
+    w40, w41, w42 = w[4, 0], w[4, 1], w[4, 2]
+    w50, w51, w52 = w[5, 0], w[5, 1], w[5, 2]
+    w60, w61, w62 = w[6, 0], w[6, 1], w[6, 2]
+    w70, w71, w72 = w[7, 0], w[7, 1], w[7, 2]
+    # every view is indexed by the bare loop variable: contiguous SIMD loads
+    for t in range(a0.shape[0]):
+        u0 = x0[t]
+        u1 = x1[t]
+        u2 = x2[t]
+        a0[t] += w00 * u0 + w01 * u1 + w02 * u2
+        a1[t] += w10 * u0 + w11 * u1 + w12 * u2
+        a2[t] += w20 * u0 + w21 * u1 + w22 * u2
+        a3[t] += w30 * u0 + w31 * u1 + w32 * u2
+        a4[t] += w40 * u0 + w41 * u1 + w42 * u2
+        a5[t] += w50 * u0 + w51 * u1 + w52 * u2
+        a6[t] += w60 * u0 + w61 * u1 + w62 * u2
+        a7[t] += w70 * u0 + w71 * u1 + w72 * u2
+
+
+@jit
+def _mac8x1(a0, a1, a2, a3, a4, a5, a6, a7, x0, w):
+    """a_r[t] += w[r] * x0[t] for 8 rows r and one tap."""
+    w0, w1, w2, w3, w4, w5, w6, w7 = w[0], w[1], w[2], w[3], w[4], w[5], w[6], w[7]
+    for t in range(a0.shape[0]):
+        u0 = x0[t]
+        a0[t] += w0 * u0
+        a1[t] += w1 * u0
+        a2[t] += w2 * u0
+        a3[t] += w3 * u0
+        a4[t] += w4 * u0
+        a5[t] += w5 * u0
+        a6[t] += w6 * u0
+        a7[t] += w7 * u0
+
+
+@jit
+def _mac1x3(a0, x0, x1, x2, w0, w1, w2):
+    """a0[t] += w0 x0[t] + w1 x1[t] + w2 x2[t]."""
+    for t in range(a0.shape[0]):
+        a0[t] += w0 * x0[t] + w1 * x1[t] + w2 * x2[t]
+
+
+@jit
+def _mac1x1(a0, x0, w0):
+    """a0[t] += w0 x0[t]."""
+    for t in range(a0.shape[0]):
+        a0[t] += w0 * x0[t]
+
+
+@jit
+def _correlate_rows(acc, abase, L, src, sbase, plane, off, wt):
+    """acc[r, abase + t] += sum_{s, k} wt[r, s, k] * src[plane[k], s, sbase + off[k] + t].
+
+    The common engine of the fast forward and input-gradient kernels, for
+    ``t`` in ``range(L)``: ``acc`` holds R rows of wide pixels, ``src`` is
+    ``(P, S, Ls)`` (S input rows per phase), tap ``k`` reads phase
+    ``plane[k]`` shifted by ``off[k]``, ``wt`` is ``(R, S, K)``.  ``acc`` and
+    ``src`` must be C-contiguous: the row slices taken here are then known to
+    be contiguous and the loops in the ``_mac`` bodies vectorize.
+    """
+    R = acc.shape[0]
+    S = src.shape[1]
+    K = plane.shape[0]
+    lo, hi = abase, abase + L
+    r = 0
+    while r + 8 <= R:
+        a0, a1, a2, a3 = acc[r, lo:hi], acc[r + 1, lo:hi], acc[r + 2, lo:hi], acc[r + 3, lo:hi]
+        a4, a5, a6, a7 = acc[r + 4, lo:hi], acc[r + 5, lo:hi], acc[r + 6, lo:hi], acc[r + 7, lo:hi]
+        for s in range(S):
+            k = 0
+            while k + 3 <= K:
+                o0, o1, o2 = sbase + off[k], sbase + off[k + 1], sbase + off[k + 2]
+                x0 = src[plane[k], s, o0 : o0 + L]
+                x1 = src[plane[k + 1], s, o1 : o1 + L]
+                x2 = src[plane[k + 2], s, o2 : o2 + L]
+                _mac8x3(a0, a1, a2, a3, a4, a5, a6, a7, x0, x1, x2, wt[r : r + 8, s, k : k + 3])
+                k += 3
+            while k < K:
+                o0 = sbase + off[k]
+                x0 = src[plane[k], s, o0 : o0 + L]
+                _mac8x1(a0, a1, a2, a3, a4, a5, a6, a7, x0, wt[r : r + 8, s, k])
+                k += 1
+        r += 8
+    while r < R:
+        a0 = acc[r, lo:hi]
+        for s in range(S):
+            k = 0
+            while k + 3 <= K:
+                o0, o1, o2 = sbase + off[k], sbase + off[k + 1], sbase + off[k + 2]
+                x0 = src[plane[k], s, o0 : o0 + L]
+                x1 = src[plane[k + 1], s, o1 : o1 + L]
+                x2 = src[plane[k + 2], s, o2 : o2 + L]
+                _mac1x3(a0, x0, x1, x2, wt[r, s, k], wt[r, s, k + 1], wt[r, s, k + 2])
+                k += 3
+            while k < K:
+                o0 = sbase + off[k]
+                _mac1x1(a0, src[plane[k], s, o0 : o0 + L], wt[r, s, k])
+                k += 1
+        r += 1
+
+
+@jit
+def conv2d_tap_table(kh, kw, sh, sw, dh, dw, Wq):
+    """Phase index and flat offset of every kernel tap ``k = p*kw + q``.
+
+    Tap (p, q) reads phase ``((p*dh) % sh) * sw + (q*dw) % sw`` at flat offset
+    ``((p*dh) // sh) * Wq + (q*dw) // sw`` from the output position.
+    """
+    K = kh * kw
+    plane = np.empty(K, np.int64)
+    off = np.empty(K, np.int64)
+    for p in range(kh):
+        for q in range(kw):
+            k = p * kw + q
+            plane[k] = ((p * dh) % sh) * sw + (q * dw) % sw
+            off[k] = ((p * dh) // sh) * Wq + (q * dw) // sw
+    return plane, off
+
+
+@jit
+def conv2d_pack_input(x, top, left, sh, sw, Hq, Wq, xq):
+    """Scatter ``x`` (N, C, H, W) into the zero-filled phase layout ``xq`` (sh*sw, C, N*Hq*Wq).
+
+    Padded pixel (h + top, w + left) lands in phase ``((h+top) % sh, (w+left) % sw)``
+    at row ``(h+top) // sh``, column ``(w+left) // sw`` of image ``n``'s block.
+    ``xq`` must be zeros on entry: the zeros are the padding.
+    """
+    N, C, H, W = x.shape
+    S = Hq * Wq
+    for n in range(N):
+        for c in range(C):
+            for h in range(H):
+                a = (h + top) % sh
+                base_u = n * S + ((h + top) // sh) * Wq
+                for w in range(W):
+                    xq[a * sw + (w + left) % sw, c, base_u + (w + left) // sw] = x[n, c, h, w]
+
+
+@jit
+def conv2d_unpack_input(gq, top, left, sh, sw, Hq, Wq, gx):
+    """Inverse of :func:`conv2d_pack_input`: gather ``gx`` (N, C, H, W) from ``gq``.
+
+    The padding positions of ``gq`` are dropped.
+    """
+    N, C, H, W = gx.shape
+    S = Hq * Wq
+    for n in range(N):
+        for c in range(C):
+            for h in range(H):
+                a = (h + top) % sh
+                base_u = n * S + ((h + top) // sh) * Wq
+                for w in range(W):
+                    gx[n, c, h, w] = gq[a * sw + (w + left) % sw, c, base_u + (w + left) // sw]
+
+
+@jit
+def conv2d_pack_grad(g, M, Hq, Wq, gw):
+    """Place ``g`` (N, F, Ho, Wo) on the wide grid: ``gw[f, M + n*Hq*Wq + i*Wq + j]``.
+
+    ``gw`` (F, M + N*Hq*Wq) must be zeros on entry; the zeros at the dropped
+    columns and rows make the wide-grid sums exact, and the ``M`` leading
+    zeros let every mirrored tap offset stay non-negative.
+    """
+    N, F, Ho, Wo = g.shape
+    S = Hq * Wq
+    for f in range(F):
+        for n in range(N):
+            for i in range(Ho):
+                base = M + n * S + i * Wq
+                for j in range(Wo):
+                    gw[f, base + j] = g[n, f, i, j]
+
+
+@pjit
+def conv2d_forward_fast(xq, w, b, sh, sw, dh, dw, Hq, Wq, chunk, out):
+    """Fast forward pass on the phase layout; same sums as :func:`conv2d_forward_reference`.
+
+    Parameters
+    ----------
+    xq : ndarray, shape (sh*sw, C, N*Hq*Wq)
+        Padded input in phase layout (:func:`conv2d_pack_input`).
+    w : ndarray, shape (F, C, kh, kw), C-contiguous
+    b : ndarray, shape (F,)
+    sh, sw, dh, dw : int
+        Stride and dilation.
+    Hq, Wq : int
+        Phase size, ``ceil(Hp / sh)`` by ``ceil(Wp / sw)``.
+    chunk : int
+        Target number of wide positions per parallel work item (:data:`CHUNK`).
+    out : ndarray, shape (N, F, Ho, Wo)
+        Overwritten.
+    """
+    N, F, Ho, Wo = out.shape
+    C, kh, kw = w.shape[1], w.shape[2], w.shape[3]
+    S = Hq * Wq
+    plane, off = conv2d_tap_table(kh, kw, sh, sw, dh, dw, Wq)
+    wk = w.reshape(F, C, kh * kw)
+    nb = max(1, chunk // S)  # images per chunk
+    nchunks = (N + nb - 1) // nb
+    for ch in prange(nchunks):
+        n0 = ch * nb
+        m = min(nb, N - n0)
+        # wide positions from the first pixel of image n0 to the last of n0+m-1
+        L = (m - 1) * S + (Ho - 1) * Wq + Wo
+        acc = np.empty((F, L), out.dtype)
+        for f in range(F):
+            bf = b[f]
+            for t in range(L):
+                acc[f, t] = bf
+        _correlate_rows(acc, 0, L, xq, n0 * S, plane, off, wk)
+        for r in range(m):
+            for f in range(F):
+                for i in range(Ho):
+                    base = r * S + i * Wq
+                    for j in range(Wo):
+                        out[n0 + r, f, i, j] = acc[f, base + j]
+
+
+@pjit
+def conv2d_grad_x_fast(gw, w, sh, sw, dh, dw, Hq, Wq, M, chunk, gq):
+    """Input gradient in phase layout: the forward engine run on the upstream gradient.
+
+    For tap k with phase ``plane[k]`` and offset ``off[k]``, output position t
+    received ``w[f, c, k] * xq[plane[k], c, t + off[k]]``, so
+
+    .. math::
+
+        \\frac{\\partial L}{\\partial xq[a, c, s]} = \\sum_{f}\\ \\sum_{k:\\,\\mathrm{plane}[k]=a}
+            w_{f,c,k}\\; gw[f,\\, M + s - \\mathrm{off}[k]],
+
+    a correlation of the wide gradient ``gw`` (:func:`conv2d_pack_grad`) with
+    mirrored offsets ``M - off[k]`` -- the lecture's "convolve the delta with
+    the kernel rotated by 180 degrees", phase by phase.
+
+    Parameters
+    ----------
+    gw : ndarray, shape (F, M + N*Hq*Wq)
+        Upstream gradient on the wide grid, ``M = max(off)`` leading zeros.
+    w : ndarray, shape (F, C, kh, kw), C-contiguous
+    sh, sw, dh, dw, Hq, Wq : int
+        As in :func:`conv2d_forward_fast`.
+    M : int
+        Largest tap offset.
+    chunk : int
+        As in :func:`conv2d_forward_fast`.
+    gq : ndarray, shape (sh*sw, C, N*Hq*Wq)
+        Gradient with respect to ``xq``, overwritten (unpack with
+        :func:`conv2d_unpack_input`).
+    """
+    F, C, kh, kw = w.shape
+    P = sh * sw
+    S = Hq * Wq
+    N = gq.shape[2] // S
+    plane, off = conv2d_tap_table(kh, kw, sh, sw, dh, dw, Wq)
+    K = kh * kw
+    wk = w.reshape(F, C, K)
+    # per phase: its taps, their mirrored offsets, and the weights as (C, F, taps)
+    ntaps = np.zeros(P, np.int64)
+    for k in range(K):
+        ntaps[plane[k]] += 1
+    taps = np.zeros((P, K), np.int64)
+    moff = np.zeros((P, K), np.int64)
+    wt = np.zeros((P, C, F, K), w.dtype)
+    fill = np.zeros(P, np.int64)
+    for k in range(K):
+        a = plane[k]
+        taps[a, fill[a]] = k
+        moff[a, fill[a]] = M - off[k]
+        for c in range(C):
+            for f in range(F):
+                wt[a, c, f, fill[a]] = wk[f, c, k]
+        fill[a] += 1
+    zero_plane = np.zeros(K, np.int64)
+    src = gw.reshape(1, F, gw.shape[1])
+    nb = max(1, chunk // S)
+    nchunks = (N + nb - 1) // nb
+    for ch in prange(nchunks):
+        n0 = ch * nb
+        m = min(nb, N - n0)
+        for a in range(P):
+            acc = gq[a]
+            for c in range(C):
+                for t in range(n0 * S, (n0 + m) * S):
+                    acc[c, t] = 0
+            Ka = ntaps[a]
+            if Ka > 0:
+                _correlate_rows(
+                    acc, n0 * S, m * S, src, n0 * S, zero_plane[:Ka], moff[a, :Ka], wt[a, :, :, :Ka]
+                )
+
+
+@jit
+def conv2d_grad_weight_fast(
+    gw, xq, kh, kw, sh, sw, dh, dw, Hq, Wq, M, Ho, Wo, budget, grad_w, grad_b
+):
+    """Weight and bias gradients as chunked matrix products of loop-built patches.
+
+    With the wide gradient ``G[f, t] = gw[f, M + t]`` (zeros at dropped
+    positions) and the patch matrix ``X[(c, k), t] = xq[plane[k], c, t + off[k]]``,
+
+    .. math::
+
+        \\frac{\\partial L}{\\partial w_{f,c,k}} = \\sum_t G_{f,t} X_{(c,k),t}
+        = (G X^T)_{f,(c,k)},
+
+    accumulated chunk by chunk with ``np.dot`` (BLAS).  The loops only copy
+    contiguous runs of ``xq`` into the patch matrix.  ``grad_b[f]`` is the sum
+    of row ``f`` of ``G``.  ``budget`` caps the patch matrix at about that many
+    elements (:data:`PATCH_BUDGET`).  ``grad_w`` (F, C, kh, kw) and ``grad_b``
+    (F,) are overwritten.
+    """
+    F, C = grad_w.shape[0], grad_w.shape[1]
+    K = kh * kw
+    S = Hq * Wq
+    N = xq.shape[2] // S
+    plane, off = conv2d_tap_table(kh, kw, sh, sw, dh, dw, Wq)
+    gw_flat = grad_w.reshape(F, C * K)
+    gw_flat[:] = 0
+    for f in range(F):
+        total = gw[f, 0] * 0
+        for t in range(gw.shape[1]):
+            total += gw[f, t]
+        grad_b[f] = total
+    nb = max(1, budget // (C * K * S))
+    for n0 in range(0, N, nb):
+        m = min(nb, N - n0)
+        L = (m - 1) * S + (Ho - 1) * Wq + Wo
+        patches = np.empty((C * K, L), xq.dtype)
+        for c in range(C):
+            for k in range(K):
+                row = patches[c * K + k]
+                x = xq[plane[k], c, n0 * S + off[k] : n0 * S + off[k] + L]
+                for t in range(L):
+                    row[t] = x[t]
+        G = np.ascontiguousarray(gw[:, M + n0 * S : M + n0 * S + L])
+        gw_flat += np.dot(G, patches.T)
