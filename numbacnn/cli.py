@@ -158,8 +158,11 @@ def _train(args):
     labels, codes = np.unique(y, return_inverse=True)
     if args.model in ("rnn", "lstm", "gru"):
         X = X.reshape(X.shape[0], -1, X.shape[-1])  # image rows as time steps
-    counts = np.bincount(codes)
-    stratify = codes if counts.min() >= 2 else None
+    # stratify when every class can appear on both sides of the split
+    n_test = int(np.ceil(args.test_size * len(codes)))
+    K = len(labels)
+    fits = np.bincount(codes).min() >= 2 and K <= n_test <= len(codes) - K
+    stratify = codes if fits else None
     X_train, X_test, y_train, y_test = train_test_split(
         X, codes, test_size=args.test_size, random_state=args.seed, stratify=stratify
     )

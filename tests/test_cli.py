@@ -30,16 +30,17 @@ def test_train_digits_prints_accuracy_and_confusion_matrix(capsys):
 
 
 def test_default_dataset_is_the_bundled_mnist(capsys):
-    assert main(["train", "--limit", "80", *TINY]) == 0
+    assert main(["train", "--limit", "20", *TINY]) == 0
     out = capsys.readouterr().out
-    assert "'lecture' on mnist (60 train / 20 test samples of shape (1, 28, 28))" in out
+    assert "'lecture' on mnist (15 train / 5 test samples of shape (1, 28, 28))" in out
 
 
 @pytest.mark.parametrize("model", ["small", "rnn", "lstm", "gru"])
 def test_other_models(model, capsys):
-    # two unpadded 3x3 convolutions with pooling need images larger than digits' 8x8
-    dataset = "mnist" if model == "small" else "digits"
-    assert main(["train", "--model", model, "--dataset", dataset, "--limit", "60", *TINY]) == 0
+    # two unpadded 3x3 convolutions with pooling need images larger than digits' 8x8;
+    # a handful of MNIST images keeps this fast without JIT (NUMBA_DISABLE_JIT=1)
+    dataset, limit = ("mnist", "4") if model == "small" else ("digits", "30")
+    assert main(["train", "--model", model, "--dataset", dataset, "--limit", limit, *TINY]) == 0
     assert "test accuracy" in capsys.readouterr().out
 
 
