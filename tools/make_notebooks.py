@@ -1842,10 +1842,11 @@ def nb06():
 
 
             lecture_epochs = 4 if FAST else 100
+            ten_batches = -(-len(X_train) // 10)  # batch size for ten mini-batches per epoch
             lecture = lecture_cnn()
             t0 = time.perf_counter()
             lecture_history = lecture.fit(
-                X_train, y_train, epochs=lecture_epochs, batch_size=-(-len(X_train) // 10),
+                X_train, y_train, epochs=lecture_epochs, batch_size=ten_batches,
                 validation_data=(X_test, y_test), verbose=0,
             )
             lecture_seconds = time.perf_counter() - t0
