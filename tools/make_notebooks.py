@@ -242,9 +242,10 @@ def nb01():
             ### Even kernels
 
             With an even kernel, say $2\times 2$, "same" needs $k - 1 = 1$ extra row in total,
-            which cannot be split evenly between top and bottom. The lecture's padding formula
-            $2\lfloor k/2\rfloor$ adds two rows and then slides the window over the wrong
-            positions. `numbacnn.signal` follows `scipy.signal` (the output is the centre
+            which cannot be split evenly between top and bottom. The lecture's code pads
+            $2\lfloor k/2\rfloor$ rows (two, for $k = 2$) and cuts windows of
+            $2\lfloor k/2\rfloor + 1$ rows, which for an even kernel no longer match the
+            kernel's size. `numbacnn.signal` follows `scipy.signal` (the output is the centre
             part of the "full" result); for the batched layers `numbacnn.functional.conv2d`
             follows PyTorch and puts the extra row at the bottom and the extra column on the
             right. Either way the output has the input's shape, and we check the single-image
