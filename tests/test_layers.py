@@ -148,6 +148,7 @@ def test_layer_protocol(layer, x_shape):
     assert layer.n_params == sum(p.size for p in layer.params.values())
     clone = type(layer).from_config(layer.get_config())
     assert clone.get_config() == layer.get_config()
+    assert repr(clone) == repr(layer) and repr(layer).startswith(type(layer).__name__ + "(")
 
 
 def test_layers_call_the_functional_kernels():

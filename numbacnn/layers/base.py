@@ -171,7 +171,16 @@ class Layer:
         return cls(**config)
 
     def __repr__(self):
-        args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items())
+        def show(value):
+            if isinstance(value, list):
+                return repr(tuple(value))
+            if isinstance(value, dict) and set(value) == {"name"}:
+                return repr(value["name"])  # an activation without parameters
+            return repr(value)
+
+        args = ", ".join(
+            f"{k}={show(v)}" for k, v in self.get_config().items() if v is not None
+        )
         return f"{type(self).__name__}({args})"
 
 
