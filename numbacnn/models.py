@@ -123,6 +123,18 @@ def _single_threaded_blas():
     return threadpool_limits(limits=1, user_api="blas")
 
 
+def _progress_bar():
+    """tqdm's class: a widget in Jupyter when ipywidgets is installed, else the text bar."""
+    import warnings
+
+    with warnings.catch_warnings():
+        # without ipywidgets tqdm.auto warns once and falls back to the text bar,
+        # which works in notebooks too
+        warnings.simplefilter("ignore")
+        from tqdm.auto import tqdm
+    return tqdm
+
+
 def _check_nonneg_float(value, name):
     if not isinstance(value, numbers.Real) or isinstance(value, bool) or not value >= 0:
         raise ValueError(f"{name} must be a number >= 0; got {value!r}")
@@ -602,9 +614,7 @@ class Sequential:
         total_loss, seen, correct = 0.0, 0, 0
         bar = None
         if verbose == 1:
-            from tqdm.auto import tqdm
-
-            bar = tqdm(
+            bar = _progress_bar()(
                 total=steps, desc=f"epoch {epoch + 1}", unit="batch", file=sys.stderr,
                 leave=True, dynamic_ncols=True,
             )
