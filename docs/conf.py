@@ -101,8 +101,8 @@ mathjax2_config = {
 }
 math_number_all = False
 math_eqref_format = "({number})"
-math_numfig = True
-numfig = True
+math_numfig = False
+numfig = False
 
 # ---------------------------------------------------------------- API ---------
 autosummary_generate = True
@@ -422,7 +422,17 @@ _vanishing_gradients_figure()
 _write_results_include()
 
 
+# MathJax runs every text/x-mathjax-config block before it starts; this one marks
+# the page when the first typesetting pass is over, so a browser check can wait
+# for it instead of guessing a time (tools/check_docs_browser.py).
+_MATHJAX_DONE_MARKER = (
+    'MathJax.Hub.Register.StartupHook("End", function () {'
+    ' document.documentElement.setAttribute("data-mathjax-done", "1"); });'
+)
+
+
 def setup(app):
     _mathjax_source()  # fail early and clearly when the package is missing
+    app.add_js_file(None, type="text/x-mathjax-config", body=_MATHJAX_DONE_MARKER)
     app.connect("builder-inited", _copy_mathjax)
     app.connect("builder-inited", _report_api_errors)
