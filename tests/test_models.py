@@ -103,9 +103,15 @@ def test_minibatches_are_reshuffled_every_epoch():
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-def test_computes_in_the_dtype_of_the_training_data(dtype):
+@pytest.mark.parametrize("kind", ["cnn", "rnn"])
+def test_computes_in_the_dtype_of_the_training_data(dtype, kind):
     X, y = toy_images(dtype=dtype)
-    model = small_cnn()
+    if kind == "cnn":
+        model = small_cnn()
+    else:
+        X = X[:, 0]  # rows of each image as time steps
+        model = Sequential([SimpleRNN(3, return_sequences=True), LSTM(3),
+                            Dense(3, activation="softmax")], seed=0)
     model.fit(X, y, epochs=1, batch_size=8, verbose=0)
     assert model.dtype == dtype
     for layer in model.layers:
