@@ -1153,13 +1153,17 @@ def nb08():
 
             * With $\rho = 0.5$ the gradient falls by orders of magnitude within a few dozen
               steps: whatever the loss depends on far back is invisible to gradient descent.
-            * Near $\rho = 1$ the decay is slow, which is why recurrent weights are often
-              initialised orthogonal (all singular values one).
-            * With $\rho = 1.5$ the linear picture would explode like $1.5^\ell$. The $\tanh$
-              saturates and its derivative factors pull the product back down, so instead the
-              gradient stays roughly level, wandering irregularly (the state dynamics are
-              chaotic). In training, bursts of growth show up as sudden huge gradient steps,
-              which is why practitioners clip the gradient norm.
+            * With $\rho = 1$ the decay is slower but, because every $\tanh$ derivative factor
+              is below one, still geometric. Even a well-conditioned $W$ (recurrent weights are
+              often initialised orthogonal, all singular values one) does not carry a tanh
+              RNN's gradient across a hundred steps.
+            * With $\rho = 1.5$ the linear picture would explode like $1.5^\ell$. Driven by
+              this input, though, the state sits mostly in the flat parts of the $\tanh$, and
+              the small derivative factors pull the product back down: the gradient decays,
+              just more slowly. It does explode when the state stays in the linear regime
+              (zero input; see the last figure of this notebook). In training, such bursts of
+              growth show up as sudden huge gradient steps, which is why practitioners clip
+              the gradient norm.
 
             ## A check: the Jacobian from BPTT
 
