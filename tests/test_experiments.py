@@ -79,7 +79,12 @@ def test_every_experiment_is_registered():
         "noisy_sine", "oscillator", "vanishing_gradients", "cifar10", "speed_table"]
 
 
-def test_command_line_runs_and_writes(tmp_path, capsys):
+def test_command_line_runs_and_writes(tmp_path, capsys, monkeypatch):
+    import functools
+
+    # a smaller instance of the same experiment: the CLI is under test, not the sizes
+    monkeypatch.setitem(EXPERIMENTS, "vanishing_gradients",
+                        functools.partial(vanishing_gradients, T=6, H=4, n_sequences=1))
     assert main(["vanishing_gradients", "--fast", "--out", str(tmp_path)]) == 0
     assert "vanishing" in capsys.readouterr().out.lower()
     assert (tmp_path / "vanishing_gradients.md").exists()
@@ -176,8 +181,7 @@ def test_noisy_sine_smoke_and_baselines():
 
 @heavy
 def test_noisy_sine_fast_mode_beats_last_value():
-    r = noisy_sine(fast=True)
-    assert r.settings["epochs"] == 15
+    r = noisy_sine(epochs=8, fast=True)
     last = r["baseline: last value"]
     for reading in ("lecture", "sequence"):
         mse = r[f"RNN test MSE ({reading} reading)"]
@@ -198,10 +202,10 @@ def test_oscillator_smoke():
 
 @heavy
 def test_oscillator_fast_mode_learns_one_step():
-    r = oscillator(kinds=("rnn", "lstm"), fast=True)
+    r = oscillator(kinds=("rnn",), fast=True)
     # the state (x, v) varies with variance of order 1: a learned step is far below that,
     # and also below the error of predicting "no change" (the step itself, ~ 1e-3)
-    for kind in ("rnn", "lstm"):
+    for kind in ("rnn",):
         assert r[f"{kind} one-step test MSE"] < 1e-4
         assert r[f"{kind} rollout MSE(x)"] < 0.1
 
@@ -219,8 +223,8 @@ def test_digits_grid_smoke():
 
 @heavy
 def test_digits_grid_fast_mode_well_above_chance():
-    r = digits_grid_search(fast=True)
-    assert r["cells"] == 4
+    r = digits_grid_search(eta_vals=[0.1], lmbd_vals=[1e-4], fast=True)
+    assert r.settings["epochs"] == 10 and r["cells"] == 1
     # ten classes: chance is 10 %
     assert r["best test accuracy"] > 0.8
 
@@ -239,9 +243,11 @@ def test_lecture_cnn_fast_mode_above_chance():
 
 
 @heavy
-def test_small_cnn_fast_mode():
-    r = small_cnn_mnist(fast=True)
-    assert r["test accuracy mean"] > 0.8
+def test_small_cnn_learns_mnist():
+    r = small_cnn_mnist(n_subset=600, epochs=3, fast=True)
+    assert r.settings["n_train"] == 450
+    # 450 images, 24 Adam steps: far from the full run's 98 %, far above chance (10 %)
+    assert r["test accuracy mean"] > 0.5
     assert r["seconds per epoch"] > 0
 
 
@@ -263,10 +269,10 @@ def test_fashion_mnist_on_small_idx_files(tmp_path):
             X[i, 2 * c + 4] = 255
         return X, y
 
-    _write_idx(tmp_path, "train", *fake(300))
+    _write_idx(tmp_path, "train", *fake(200))
     _write_idx(tmp_path, "t10k", *fake(100))
-    r = fashion_mnist(path=tmp_path, epochs=2, n_train=300, n_test=100, fast=True)
-    assert r.settings["n_train"] == 300 and r.settings["n_test"] == 100
+    r = fashion_mnist(path=tmp_path, epochs=2, n_train=200, n_test=100, fast=True)
+    assert r.settings["n_train"] == 200 and r.settings["n_test"] == 100
     assert r["test accuracy mean"] > 0.5
 
 
