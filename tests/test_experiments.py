@@ -312,3 +312,15 @@ def test_speed_table_loops_are_slower_than_compiled():
         assert row["loops / numbacnn"] > 1.0
         assert row["numbacnn fwd (ms)"] <= row["numbacnn fwd+bwd (ms)"]
     assert r["small CNN epoch numbacnn (s)"] > 0
+
+
+def test_importing_experiments_imports_no_torch():
+    import subprocess
+    import sys
+
+    code = ("import sys, numbacnn.experiments as e; e.EXPERIMENTS; "
+            "print('torch' in sys.modules, 'numbacnn.kernels.conv' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True).stdout.split()
+    # torch only for compare_torch=True; no kernel module (hence no compilation) at import
+    assert out == ["False", "False"]
