@@ -1734,14 +1734,14 @@ def nb05():
             r"""
             How to read the maps:
 
-            * Too small a learning rate and 100 epochs are not enough to leave the random
-              start (accuracy near chance at the top); too large and SGD on raw $0..16$ pixels
-              overshoots and diverges (bottom rows). Good cells lie on a band in between.
+            * Too small a learning rate and 100 epochs are not enough to get far from the
+              random start (the top rows); too large and SGD on raw $0..16$ pixels overshoots
+              and diverges (the bottom rows). Good cells lie on a band in between.
             * A large $\lambda$ shrinks all weights towards zero faster than the data can
               push them apart, and accuracy falls to chance (right columns); small values make
               little difference on this easy problem.
-            * Training and validation maps look alike: this network is too small to memorise
-              the digits, so the grid is about optimisation more than about overfitting.
+            * Training and validation maps look much alike, a few points apart at best: on
+              this problem the grid is about optimisation far more than about overfitting.
 
             ## The test set, used once
 
