@@ -18,6 +18,7 @@ Three things here are unusual and deliberate:
 import doctest
 import importlib
 import importlib.util
+import inspect
 import os
 import shutil
 import sys
@@ -172,6 +173,24 @@ def _write_api_reference():
         "",
     ]
     missing = []
+    # names exported by the package itself (numbacnn.Sequential, numbacnn.gradcheck, ...)
+    # are documented under those names, and not again under their defining module
+    top_level = set()
+    try:
+        import numbacnn
+
+        top_level = {
+            n for n in numbacnn.__all__
+            if not n.startswith("_") and not inspect.ismodule(getattr(numbacnn, n, None))
+        }
+    except Exception as exc:
+        _API_ERRORS.append(f"numbacnn: {exc!r}")
+    if top_level:
+        heading = "Top-level names (``numbacnn``)"
+        lines += [heading, "-" * len(heading), "", ".. currentmodule:: numbacnn", "",
+                  ".. autosummary::", "   :toctree: generated", "   :nosignatures:", ""]
+        lines += [f"   {n}" for n in sorted(top_level)]
+        lines.append("")
     for modname, title in PUBLIC_MODULES:
         try:
             module = importlib.import_module(modname)
@@ -183,7 +202,11 @@ def _write_api_reference():
         except Exception as exc:  # a broken public module must fail the build
             _API_ERRORS.append(f"{modname}: {exc!r}")
             continue
-        names = [n for n in _public_names(module) if not n.startswith("_")]
+        names = [
+            n for n in _public_names(module)
+            if not n.startswith("_")
+            and not (n in top_level and getattr(numbacnn, n, None) is getattr(module, n, None))
+        ]
         heading = f"{title} (``{modname}``)"
         lines += [heading, "-" * len(heading), ""]
         lines += [f".. automodule:: {modname}", "   :no-members:", ""]
