@@ -142,10 +142,14 @@ PUBLIC_MODULES = [
 def _public_names(module):
     names = getattr(module, "__all__", None)
     if names is None:
+        # no __all__: what the module defines, or (a package) re-exports from its
+        # own submodules; never the submodules themselves
+        prefix = module.__name__
         names = [
             n
             for n, obj in vars(module).items()
-            if not n.startswith("_") and getattr(obj, "__module__", None) == module.__name__
+            if not n.startswith("_") and not inspect.ismodule(obj)
+            and (getattr(obj, "__module__", None) or "").startswith(prefix)
         ]
     return sorted(names)
 
