@@ -107,6 +107,9 @@ def _parser():
     parser = argparse.ArgumentParser(
         prog="numbacnn", description="Train and evaluate the lecture's CNNs and RNNs."
     )
+    from . import __version__
+
+    parser.add_argument("--version", action="version", version=f"numbacnn {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="command")
     sub.required = True
     train = sub.add_parser(
@@ -201,6 +204,9 @@ def main(argv=None):
     args = parser.parse_args(argv)
     try:
         return _train(args)  # "train" is the only command so far
+    except KeyboardInterrupt:  # outside training (which stops cleanly by itself)
+        print("numbacnn: interrupted", file=sys.stderr)
+        return 130
     except _UsageError as exc:
         print(f"numbacnn: error: {exc}", file=sys.stderr)
         return 2

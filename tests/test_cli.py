@@ -91,6 +91,22 @@ def test_unknown_option_is_a_usage_error(capsys):
     assert "unrecognized arguments" in capsys.readouterr().err
 
 
+def test_version_and_interrupt_outside_training(monkeypatch, capsys):
+    import numbacnn
+    import numbacnn.cli as cli
+
+    with pytest.raises(SystemExit) as exc:
+        main(["--version"])
+    assert exc.value.code == 0 and numbacnn.__version__ in capsys.readouterr().out
+
+    def interrupted(*args):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(cli, "_load", interrupted)
+    assert main(["train", *TINY]) == 130
+    assert capsys.readouterr().err == "numbacnn: interrupted\n"
+
+
 def test_build_model_architectures():
     model = build_model("lecture", 10)
     model.build((1, 28, 28))
