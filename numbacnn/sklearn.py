@@ -127,8 +127,10 @@ class CNNClassifier(ClassifierMixin, _NumbacnnEstimator):
     --------
     >>> from numbacnn.datasets import load_digits_images
     >>> from numbacnn.sklearn import CNNClassifier
-    >>> X, y = load_digits_images()[:2]          # doctest: +SKIP
-    >>> CNNClassifier(epochs=5, seed=0).fit(X, y).score(X, y)  # doctest: +SKIP
+    >>> X, y = load_digits_images()
+    >>> clf = CNNClassifier(epochs=3, seed=0).fit(X[:200], y[:200])
+    >>> clf.predict(X[:5]).shape, clf.predict_proba(X[:5]).shape
+    ((5,), (5, 10))
     """
 
     def __init__(
