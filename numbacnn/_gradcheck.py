@@ -1,6 +1,6 @@
 """Check a hand-written backward pass against central finite differences.
 
-Exported as :func:`numbacnn.gradcheck`.  See :doc:`/theory/backpropagation`.
+Exported as :func:`numbacnn.gradcheck`.  See :doc:`/theory/training`.
 """
 
 import numpy as np
