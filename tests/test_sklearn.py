@@ -187,3 +187,12 @@ def test_rnn_regressor_passes_check_estimator():
             "this check asks for (kept tiny so the suite stays fast without JIT)",
         },
     )
+
+
+def test_fitted_estimator_pickles_for_joblib():
+    import pickle
+
+    X, y = small_digits(40)
+    clf = fast_cnn(epochs=1).fit(X, y)
+    again = pickle.loads(pickle.dumps(clf))
+    np.testing.assert_array_equal(again.predict_proba(X), clf.predict_proba(X))
