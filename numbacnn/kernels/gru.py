@@ -24,7 +24,8 @@ See :doc:`/theory/lstm`.
 import numpy as np
 
 from ._jit import jit, pjit, prange
-from .lstm import sigmoid
+from .lstm import sigmoid, sigmoid_fast
+from .rnn import add_mat_t_vec, tanh_fast, weight_gradients_fast
 
 __all__ = [
     "gru_forward_reference",
@@ -67,8 +68,21 @@ def gru_forward_reference(x, h0, W, U, b_w, b_u, h, gates):
 
 @jit
 def gru_backward_reference(
-    grad_h, x, h0, W, U, b_w, b_u, h, gates,
-    grad_x, grad_h0, grad_W, grad_U, grad_b_w, grad_b_u,
+    grad_h,
+    x,
+    h0,
+    W,
+    U,
+    b_w,
+    b_u,
+    h,
+    gates,
+    grad_x,
+    grad_h0,
+    grad_W,
+    grad_U,
+    grad_b_w,
+    grad_b_u,
 ):
     """Backpropagation through time for the GRU; ``grad_*`` outputs zero on entry.
 
@@ -150,7 +164,6 @@ def gru_forward_fast(x, h0, W, U, b_w, b_u, h, gates):
     """Same result as :func:`gru_forward_reference`, vectorizable loop order, ``prange`` over N."""
     N, T, D = x.shape
     H = h0.shape[1]
-    G = 3 * H
     one = x.dtype.type(1)
     WT = np.ascontiguousarray(W.T)  # (D, 3H)
     UT = np.ascontiguousarray(U.T)  # (H, 3H)
@@ -158,23 +171,16 @@ def gru_forward_fast(x, h0, W, U, b_w, b_u, h, gates):
         ax = np.empty_like(b_w)
         ah = np.empty_like(b_u)
         for t in range(T):
-            for q in range(G):
-                ax[q] = b_w[q]
-                ah[q] = b_u[q]
-            for d in range(D):
-                x_d = x[n, t, d]
-                for q in range(G):
-                    ax[q] += WT[d, q] * x_d
-            for j in range(H):
-                h_j = h0[n, j] if t == 0 else h[n, t - 1, j]
-                for q in range(G):
-                    ah[q] += UT[j, q] * h_j
+            h_prev = h0[n] if t == 0 else h[n, t - 1]
+            ax[:] = b_w
+            add_mat_t_vec(WT, x[n, t], ax)
+            ah[:] = b_u
+            add_mat_t_vec(UT, h_prev, ah)
             for k in range(H):
-                r_k = sigmoid(ax[k] + ah[k], one)
-                z_k = sigmoid(ax[H + k] + ah[H + k], one)
-                n_k = np.tanh(ax[2 * H + k] + r_k * ah[2 * H + k])
-                h_prev_k = h0[n, k] if t == 0 else h[n, t - 1, k]
-                h[n, t, k] = (one - z_k) * n_k + z_k * h_prev_k
+                r_k = sigmoid_fast(ax[k] + ah[k], one)
+                z_k = sigmoid_fast(ax[H + k] + ah[H + k], one)
+                n_k = tanh_fast(ax[2 * H + k] + r_k * ah[2 * H + k], one)
+                h[n, t, k] = (one - z_k) * n_k + z_k * h_prev[k]
                 gates[n, t, k] = r_k
                 gates[n, t, H + k] = z_k
                 gates[n, t, 2 * H + k] = n_k
@@ -182,44 +188,51 @@ def gru_forward_fast(x, h0, W, U, b_w, b_u, h, gates):
 
 @pjit
 def gru_backward_fast(
-    grad_h, x, h0, W, U, b_w, b_u, h, gates,
-    grad_x, grad_h0, grad_W, grad_U, grad_b_w, grad_b_u,
+    grad_h,
+    x,
+    h0,
+    W,
+    U,
+    b_w,
+    b_u,
+    h,
+    gates,
+    grad_x,
+    grad_h0,
+    grad_W,
+    grad_U,
+    grad_b_w,
+    grad_b_u,
 ):
     """Same result as :func:`gru_backward_reference`, in two parallel phases.
 
     Phase 1: the recursion with ``prange`` over sequences, storing the
     activation-argument gradients ``grad_ax`` (input side) and ``grad_ah``
-    (recurrent side), each ``(N, T, 3H)``.  Phase 2: weight gradients with
+    (recurrent side), each ``(N, T, 3H)``.  Phase 2
+    (:func:`numbacnn.kernels.rnn.weight_gradients_fast`): weight gradients with
     ``prange`` over weight rows.
     """
     N, T, D = x.shape
     H = h0.shape[1]
-    G = 3 * H
     one = x.dtype.type(1)
     grad_ax = np.empty_like(gates)
     grad_ah = np.empty_like(gates)
-    UnT = np.ascontiguousarray(U[2 * H:, :].T)  # (H, H): columns of U_n
+    UnT = np.ascontiguousarray(U[2 * H :, :].T)  # (H, H): U_n transposed
     for n in prange(N):
-        dh_next = np.empty_like(h0[0])
+        dh_next = np.zeros_like(h0[0])
         m = np.empty_like(h0[0])
-        for k in range(H):
-            dh_next[k] = 0
         for t in range(T - 1, -1, -1):
-            # m = U_n h^(t-1) + b_u,n, recomputed as a sum of columns
-            for k in range(H):
-                m[k] = b_u[2 * H + k]
-            for j in range(H):
-                h_j = h0[n, j] if t == 0 else h[n, t - 1, j]
-                for k in range(H):
-                    m[k] += UnT[j, k] * h_j
+            h_prev = h0[n] if t == 0 else h[n, t - 1]
+            # m = U_n h^(t-1) + b_u,n, recomputed
+            m[:] = b_u[2 * H :]
+            add_mat_t_vec(UnT, h_prev, m)
             for k in range(H):
                 r_k = gates[n, t, k]
                 z_k = gates[n, t, H + k]
                 n_k = gates[n, t, 2 * H + k]
-                h_prev_k = h0[n, k] if t == 0 else h[n, t - 1, k]
                 dh = grad_h[n, t, k] + dh_next[k]
                 grad_an = dh * (one - z_k) * (one - n_k * n_k)
-                grad_az = dh * (h_prev_k - n_k) * z_k * (one - z_k)
+                grad_az = dh * (h_prev[k] - n_k) * z_k * (one - z_k)
                 grad_ar = grad_an * m[k] * r_k * (one - r_k)
                 grad_ax[n, t, k] = grad_ar
                 grad_ax[n, t, H + k] = grad_az
@@ -227,30 +240,9 @@ def gru_backward_fast(
                 grad_ah[n, t, k] = grad_ar
                 grad_ah[n, t, H + k] = grad_az
                 grad_ah[n, t, 2 * H + k] = r_k * grad_an
-                dh_next[k] = dh * z_k
-            for d in range(D):
-                grad_x[n, t, d] = 0
-            for q in range(G):
-                gah_q = grad_ah[n, t, q]
-                for j in range(H):
-                    dh_next[j] += U[q, j] * gah_q
-                gax_q = grad_ax[n, t, q]
-                for d in range(D):
-                    grad_x[n, t, d] += W[q, d] * gax_q
-        for k in range(H):
-            grad_h0[n, k] = dh_next[k]
-    for q in prange(G):
-        for n in range(N):
-            for t in range(T):
-                gax_q = grad_ax[n, t, q]
-                gah_q = grad_ah[n, t, q]
-                grad_b_w[q] += gax_q
-                grad_b_u[q] += gah_q
-                for d in range(D):
-                    grad_W[q, d] += gax_q * x[n, t, d]
-                if t == 0:
-                    for j in range(H):
-                        grad_U[q, j] += gah_q * h0[n, j]
-                else:
-                    for j in range(H):
-                        grad_U[q, j] += gah_q * h[n, t - 1, j]
+                dh_next[k] = dh * z_k  # the direct path z * h^(t-1)
+            add_mat_t_vec(U, grad_ah[n, t], dh_next)
+            grad_x[n, t, :] = 0
+            add_mat_t_vec(W, grad_ax[n, t], grad_x[n, t])
+        grad_h0[n, :] = dh_next
+    weight_gradients_fast(grad_ax, grad_ah, x, h0, h, grad_W, grad_U, grad_b_w, grad_b_u)

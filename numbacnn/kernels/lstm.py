@@ -27,9 +27,11 @@ See :doc:`/theory/lstm`.
 import numpy as np
 
 from ._jit import jit, pjit, prange
+from .rnn import add_mat_t_vec, tanh_fast, weight_gradients_fast
 
 __all__ = [
     "sigmoid",
+    "sigmoid_fast",
     "lstm_forward_reference",
     "lstm_backward_reference",
     "lstm_forward_fast",
@@ -49,6 +51,16 @@ def sigmoid(a, one):
         return one / (one + np.exp(-a))
     e = np.exp(a)
     return e / (one + e)
+
+
+@jit
+def sigmoid_fast(a, one):
+    """:math:`1/(1 + e^{-a})` without a branch, for the fast kernels.
+
+    For very negative ``a`` the exponential overflows to ``inf`` and the
+    result is exactly 0, so no branch is needed and the loop vectorizes.
+    """
+    return one / (one + np.exp(-a))
 
 
 @jit
@@ -85,8 +97,22 @@ def lstm_forward_reference(x, h0, c0, W, U, b, h, c, gates):
 
 @jit
 def lstm_backward_reference(
-    grad_h, x, h0, c0, W, U, h, c, gates, grad_c_last,
-    grad_x, grad_h0, grad_c0, grad_W, grad_U, grad_b,
+    grad_h,
+    x,
+    h0,
+    c0,
+    W,
+    U,
+    h,
+    c,
+    gates,
+    grad_c_last,
+    grad_x,
+    grad_h0,
+    grad_c0,
+    grad_W,
+    grad_U,
+    grad_b,
 ):
     """Backpropagation through time for the LSTM; ``grad_*`` outputs zero on entry.
 
@@ -110,9 +136,9 @@ def lstm_backward_reference(
     H = h0.shape[1]
     one = x.dtype.type(1)
     zero = x.dtype.type(0)
-    grad_z = np.zeros_like(gates[0, 0])   # nabla of the 4H gate pre-activations
-    dh_next = np.zeros_like(h0[0])        # U^T grad_z from step t + 1
-    dc_next = np.zeros_like(h0[0])        # f^(t+1) * nabla_{c^(t+1)}
+    grad_z = np.zeros_like(gates[0, 0])  # nabla of the 4H gate pre-activations
+    dh_next = np.zeros_like(h0[0])  # U^T grad_z from step t + 1
+    dc_next = np.zeros_like(h0[0])  # f^(t+1) * nabla_{c^(t+1)}
     for n in range(N):
         for k in range(H):
             dh_next[k] = zero
@@ -165,37 +191,32 @@ def lstm_backward_reference(
 def lstm_forward_fast(x, h0, c0, W, U, b, h, c, gates):
     """Same result as :func:`lstm_forward_reference`, vectorizable loop order.
 
-    ``z += U[:, j] * h_prev[j]`` over a transposed copy of ``U`` keeps the
-    innermost loop contiguous and free of reductions; ``prange`` over the batch.
+    The gate pre-activations go through :func:`numbacnn.kernels.rnn.add_mat_t_vec`
+    on transposed weight copies, the activations through the branch-free
+    :func:`sigmoid_fast` and :func:`numbacnn.kernels.rnn.tanh_fast`; ``prange``
+    over the sequences of the batch.
     """
     N, T, D = x.shape
     H = h0.shape[1]
-    G = 4 * H
     one = x.dtype.type(1)
     WT = np.ascontiguousarray(W.T)  # (D, 4H)
     UT = np.ascontiguousarray(U.T)  # (H, 4H)
     for n in prange(N):
         z = np.empty_like(b)
         for t in range(T):
-            for r in range(G):
-                z[r] = b[r]
-            for d in range(D):
-                x_d = x[n, t, d]
-                for r in range(G):
-                    z[r] += WT[d, r] * x_d
-            for j in range(H):
-                h_j = h0[n, j] if t == 0 else h[n, t - 1, j]
-                for r in range(G):
-                    z[r] += UT[j, r] * h_j
+            h_prev = h0[n] if t == 0 else h[n, t - 1]
+            c_prev = c0[n] if t == 0 else c[n, t - 1]
+            z[:] = b
+            add_mat_t_vec(WT, x[n, t], z)
+            add_mat_t_vec(UT, h_prev, z)
             for k in range(H):
-                i_k = sigmoid(z[k], one)
-                f_k = sigmoid(z[H + k], one)
-                g_k = np.tanh(z[2 * H + k])
-                o_k = sigmoid(z[3 * H + k], one)
-                c_prev_k = c0[n, k] if t == 0 else c[n, t - 1, k]
-                c_k = f_k * c_prev_k + i_k * g_k
+                i_k = sigmoid_fast(z[k], one)
+                f_k = sigmoid_fast(z[H + k], one)
+                g_k = tanh_fast(z[2 * H + k], one)
+                o_k = sigmoid_fast(z[3 * H + k], one)
+                c_k = f_k * c_prev[k] + i_k * g_k
                 c[n, t, k] = c_k
-                h[n, t, k] = o_k * np.tanh(c_k)
+                h[n, t, k] = o_k * tanh_fast(c_k, one)
                 gates[n, t, k] = i_k
                 gates[n, t, H + k] = f_k
                 gates[n, t, 2 * H + k] = g_k
@@ -204,68 +225,61 @@ def lstm_forward_fast(x, h0, c0, W, U, b, h, c, gates):
 
 @pjit
 def lstm_backward_fast(
-    grad_h, x, h0, c0, W, U, h, c, gates, grad_c_last,
-    grad_x, grad_h0, grad_c0, grad_W, grad_U, grad_b,
+    grad_h,
+    x,
+    h0,
+    c0,
+    W,
+    U,
+    h,
+    c,
+    gates,
+    grad_c_last,
+    grad_x,
+    grad_h0,
+    grad_c0,
+    grad_W,
+    grad_U,
+    grad_b,
 ):
     """Same result as :func:`lstm_backward_reference`, in two parallel phases.
 
     Phase 1: the recursion, ``prange`` over sequences, storing the gate
-    pre-activation gradients ``grad_z (N, T, 4H)``.  Phase 2: the weight
-    gradients, ``prange`` over weight rows (no two threads share an element).
+    pre-activation gradients ``grad_z (N, T, 4H)``.  Phase 2
+    (:func:`numbacnn.kernels.rnn.weight_gradients_fast`): the weight gradients,
+    ``prange`` over weight rows.
     """
     N, T, D = x.shape
     H = h0.shape[1]
-    G = 4 * H
     one = x.dtype.type(1)
     grad_z = np.empty_like(gates)
     for n in prange(N):
-        dh_next = np.empty_like(h0[0])
-        dc_next = np.empty_like(h0[0])
-        for k in range(H):
-            dh_next[k] = 0
-            dc_next[k] = grad_c_last[n, k]
+        dh_next = np.zeros_like(h0[0])
+        dc_next = grad_c_last[n].copy()
         for t in range(T - 1, -1, -1):
+            c_prev = c0[n] if t == 0 else c[n, t - 1]
             for k in range(H):
                 i_k = gates[n, t, k]
                 f_k = gates[n, t, H + k]
                 g_k = gates[n, t, 2 * H + k]
                 o_k = gates[n, t, 3 * H + k]
-                tanh_c = np.tanh(c[n, t, k])
-                c_prev_k = c0[n, k] if t == 0 else c[n, t - 1, k]
+                tanh_c = tanh_fast(c[n, t, k], one)
                 dh = grad_h[n, t, k] + dh_next[k]
                 dc = dc_next[k] + dh * o_k * (one - tanh_c * tanh_c)
                 grad_z[n, t, k] = dc * g_k * i_k * (one - i_k)
-                grad_z[n, t, H + k] = dc * c_prev_k * f_k * (one - f_k)
+                grad_z[n, t, H + k] = dc * c_prev[k] * f_k * (one - f_k)
                 grad_z[n, t, 2 * H + k] = dc * i_k * (one - g_k * g_k)
                 grad_z[n, t, 3 * H + k] = dh * tanh_c * o_k * (one - o_k)
                 dc_next[k] = dc * f_k
-            for k in range(H):
-                dh_next[k] = 0
-            for d in range(D):
-                grad_x[n, t, d] = 0
-            # U^T grad_z and W^T grad_z as sums of rows of U and W
-            for r in range(G):
-                gz_r = grad_z[n, t, r]
-                for j in range(H):
-                    dh_next[j] += U[r, j] * gz_r
-                for d in range(D):
-                    grad_x[n, t, d] += W[r, d] * gz_r
-        for k in range(H):
-            grad_h0[n, k] = dh_next[k]
-            grad_c0[n, k] = dc_next[k]
-    for r in prange(G):
-        for n in range(N):
-            for t in range(T):
-                gz_r = grad_z[n, t, r]
-                grad_b[r] += gz_r
-                for d in range(D):
-                    grad_W[r, d] += gz_r * x[n, t, d]
-                if t == 0:
-                    for j in range(H):
-                        grad_U[r, j] += gz_r * h0[n, j]
-                else:
-                    for j in range(H):
-                        grad_U[r, j] += gz_r * h[n, t - 1, j]
+            # U^T grad_z and W^T grad_z
+            dh_next[:] = 0
+            add_mat_t_vec(U, grad_z[n, t], dh_next)
+            grad_x[n, t, :] = 0
+            add_mat_t_vec(W, grad_z[n, t], grad_x[n, t])
+        grad_h0[n, :] = dh_next
+        grad_c0[n, :] = dc_next
+    scratch_b = np.zeros_like(grad_b)  # the LSTM has one bias: the second sum is unused
+    weight_gradients_fast(grad_z, grad_z, x, h0, h, grad_W, grad_U, grad_b, scratch_b)
 
 
 @jit
