@@ -183,9 +183,10 @@ def digits_grid_search(eta_vals=None, lmbd_vals=None, epochs=None, batch_size=10
     return ExperimentResult(
         name="digits_grid_search",
         title="Experiment 1: the lecture's Keras digits CNN, grid over eta and lambda",
-        settings={"epochs": epochs, "batch_size": batch_size, "seed": seed,
-                  "dtype": np.dtype(dtype).name, "n_train": len(X_tr), "n_test": len(X_te),
-                  "fast": fast},
+        settings={"eta_vals": [float(v) for v in eta_vals],
+                  "lmbd_vals": [float(v) for v in lmbd_vals], "epochs": epochs,
+                  "batch_size": batch_size, "seed": seed, "dtype": np.dtype(dtype).name,
+                  "n_train": len(X_tr), "n_test": len(X_te), "fast": fast},
         numbers=numbers, table=rows, figures=figures, notes=notes)
 
 
