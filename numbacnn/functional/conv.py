@@ -76,49 +76,39 @@ def _check_conv_operands(x, weight):
         )
 
 
-def _pack_input(x, pads, sh, sw):
-    """Zero-pad ``x`` and split it into stride phases: ``(sh*sw, C, N*Hq*Wq)``, ``Hq``, ``Wq``.
-
-    A fresh array (never a view of ``x``); see :func:`numbacnn.kernels.conv.conv2d_pack_input`.
-    """
+def _phase_size(x_shape, pads, sh, sw):
+    """Size ``(Hq, Wq)`` of one stride phase of the padded input."""
     top, bottom, left, right = pads
-    N, C, H, W = x.shape
-    Hq = -(-(H + top + bottom) // sh)
-    Wq = -(-(W + left + right) // sw)
-    xq = np.zeros((sh * sw, C, N * Hq * Wq), dtype=x.dtype)
-    _k.conv2d_pack_input(x, top, left, sh, sw, Hq, Wq, xq)
-    return xq, Hq, Wq
+    Hp, Wp = x_shape[2] + top + bottom, x_shape[3] + left + right
+    return -(-Hp // sh), -(-Wp // sw)
 
 
 def _forward(x, w, b, stride, dilation, pads, out_size, chunk=_k.CHUNK):
     """Forward pass on checked, same-dtype, C-contiguous operands (the fast kernel)."""
     (sh, sw), (dh, dw), (Ho, Wo) = stride, dilation, out_size
-    xq, Hq, Wq = _pack_input(x, pads, sh, sw)
+    Hq, Wq = _phase_size(x.shape, pads, sh, sw)
     out = np.empty((x.shape[0], w.shape[0], Ho, Wo), dtype=x.dtype)
-    _k.conv2d_forward_fast(xq, w, b, sh, sw, dh, dw, Hq, Wq, chunk, out)
+    top, _, left, _ = pads
+    _k.conv2d_forward_fast(x, w, b, top, left, sh, sw, dh, dw, Hq, Wq, chunk, out)
     return out
 
 
 def _backward(g, x, w, stride, dilation, pads, out_size, chunk=_k.CHUNK, budget=_k.PATCH_BUDGET):
     """Backward pass on checked, same-dtype, C-contiguous operands (the fast kernels)."""
-    (sh, sw), (dh, dw), (Ho, Wo) = stride, dilation, out_size
-    N, C, H, W = x.shape
+    (sh, sw), (dh, dw), _ = stride, dilation, out_size
+    N = x.shape[0]
     F, _, kh, kw = w.shape
-    xq, Hq, Wq = _pack_input(x, pads, sh, sw)
+    Hq, Wq = _phase_size(x.shape, pads, sh, sw)
+    top, _, left, _ = pads
     # largest tap offset on the wide grid (tap kh-1, kw-1)
     M = ((kh - 1) * dh // sh) * Wq + (kw - 1) * dw // sw
     gw = np.zeros((F, M + N * Hq * Wq), dtype=x.dtype)
     _k.conv2d_pack_grad(g, M, Hq, Wq, gw)
-    gq = np.empty_like(xq)
-    _k.conv2d_grad_x_fast(gw, w, sh, sw, dh, dw, Hq, Wq, M, chunk, gq)
     grad_x = np.empty_like(x)
-    top, _, left, _ = pads
-    _k.conv2d_unpack_input(gq, top, left, sh, sw, Hq, Wq, grad_x)
+    _k.conv2d_grad_x_fast(gw, w, top, left, sh, sw, dh, dw, Hq, Wq, M, chunk, grad_x)
     grad_w = np.empty_like(w)
     grad_b = np.empty(F, dtype=x.dtype)
-    _k.conv2d_grad_weight_fast(
-        gw, xq, kh, kw, sh, sw, dh, dw, Hq, Wq, M, Ho, Wo, budget, grad_w, grad_b
-    )
+    _k.conv2d_grad_weight_fast(g, x, top, left, sh, sw, dh, dw, budget, grad_w, grad_b)
     return grad_x, grad_w, grad_b
 
 

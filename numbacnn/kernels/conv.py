@@ -46,8 +46,7 @@ __all__ = [
     "conv2d_forward_reference",
     "conv2d_backward_reference",
     "conv2d_tap_table",
-    "conv2d_pack_input",
-    "conv2d_unpack_input",
+    "conv2d_pack_chunk",
     "conv2d_pack_grad",
     "conv2d_forward_fast",
     "conv2d_grad_x_fast",
@@ -336,39 +335,44 @@ def conv2d_tap_table(kh, kw, sh, sw, dh, dw, Wq):
 
 
 @jit
-def conv2d_pack_input(x, top, left, sh, sw, Hq, Wq, xq):
-    """Scatter ``x`` (N, C, H, W) into the zero-filled phase layout ``xq`` (sh*sw, C, N*Hq*Wq).
+def _row_stride(L):
+    """Row length >= L for a scratch array, rounded to 16 elements and never a multiple of 256.
 
-    Padded pixel (h + top, w + left) lands in phase ``((h+top) % sh, (w+left) % sw)``
-    at row ``(h+top) // sh``, column ``(w+left) // sw`` of image ``n``'s block.
-    ``xq`` must be zeros on entry: the zeros are the padding.
+    Rows whose distance is a multiple of 4 KiB share L1 cache sets; 8
+    accumulator rows read and written together would then evict each other.
     """
-    N, C, H, W = x.shape
-    S = Hq * Wq
-    for n in range(N):
-        for c in range(C):
-            for h in range(H):
-                a = (h + top) % sh
-                base_u = n * S + ((h + top) // sh) * Wq
-                for w in range(W):
-                    xq[a * sw + (w + left) % sw, c, base_u + (w + left) // sw] = x[n, c, h, w]
+    stride = (L + 15) // 16 * 16
+    if stride % 256 == 0:
+        stride += 16
+    return stride
 
 
 @jit
-def conv2d_unpack_input(gq, top, left, sh, sw, Hq, Wq, gx):
-    """Inverse of :func:`conv2d_pack_input`: gather ``gx`` (N, C, H, W) from ``gq``.
+def conv2d_pack_chunk(x, n0, m, top, left, sh, sw, Hq, Wq, xq):
+    """Zero-pad images ``n0 .. n0+m-1`` of ``x`` and split them into stride phases.
 
-    The padding positions of ``gq`` are dropped.
+    ``xq`` is ``(sh*sw, C, >= m*Hq*Wq)``, overwritten: padded pixel
+    ``(h + top, w + left)`` of image ``n0 + r`` lands in phase
+    ``((h+top) % sh, (w+left) % sw)`` at flat position
+    ``r*Hq*Wq + ((h+top) // sh) * Wq + (w+left) // sw``; everything else is 0.
     """
-    N, C, H, W = gx.shape
+    C, H, W = x.shape[1], x.shape[2], x.shape[3]
     S = Hq * Wq
-    for n in range(N):
+    xq[:] = 0
+    for r in range(m):
         for c in range(C):
             for h in range(H):
                 a = (h + top) % sh
-                base_u = n * S + ((h + top) // sh) * Wq
-                for w in range(W):
-                    gx[n, c, h, w] = gq[a * sw + (w + left) % sw, c, base_u + (w + left) // sw]
+                base = r * S + ((h + top) // sh) * Wq
+                for bb in range(sw):
+                    # the columns w with (w + left) % sw == bb, every sw-th one
+                    w0 = (bb - left) % sw
+                    if w0 >= W:
+                        continue
+                    dst = xq[a * sw + bb, c, base + (w0 + left) // sw :]
+                    src = x[n0 + r, c, h, w0:]
+                    for v in range((W - w0 + sw - 1) // sw):
+                        dst[v] = src[v * sw]
 
 
 @jit
@@ -381,28 +385,34 @@ def conv2d_pack_grad(g, M, Hq, Wq, gw):
     """
     N, F, Ho, Wo = g.shape
     S = Hq * Wq
-    for f in range(F):
-        for n in range(N):
+    for n in range(N):
+        for f in range(F):
             for i in range(Ho):
-                base = M + n * S + i * Wq
+                dst = gw[f, M + n * S + i * Wq :]
+                src = g[n, f, i]
                 for j in range(Wo):
-                    gw[f, base + j] = g[n, f, i, j]
+                    dst[j] = src[j]
 
 
 @pjit
-def conv2d_forward_fast(xq, w, b, sh, sw, dh, dw, Hq, Wq, chunk, out):
-    """Fast forward pass on the phase layout; same sums as :func:`conv2d_forward_reference`.
+def conv2d_forward_fast(x, w, b, top, left, sh, sw, dh, dw, Hq, Wq, chunk, out):
+    """Fast forward pass; the same sums as :func:`conv2d_forward_reference`.
 
     Parameters
     ----------
-    xq : ndarray, shape (sh*sw, C, N*Hq*Wq)
-        Padded input in phase layout (:func:`conv2d_pack_input`).
+    x : ndarray, shape (N, C, H, W), C-contiguous
+        Unpadded input; each chunk of images is padded and phase-split into
+        thread-local scratch (:func:`conv2d_pack_chunk`).
     w : ndarray, shape (F, C, kh, kw), C-contiguous
     b : ndarray, shape (F,)
+    top, left : int
+        Zero rows above / columns left of the image (bottom/right follow
+        from ``out``'s size).
     sh, sw, dh, dw : int
         Stride and dilation.
     Hq, Wq : int
-        Phase size, ``ceil(Hp / sh)`` by ``ceil(Wp / sw)``.
+        Phase size, ``ceil(Hp / sh)`` by ``ceil(Wp / sw)`` for the padded
+        size ``Hp x Wp``.
     chunk : int
         Target number of wide positions per parallel work item (:data:`CHUNK`).
     out : ndarray, shape (N, F, Ho, Wo)
@@ -411,6 +421,7 @@ def conv2d_forward_fast(xq, w, b, sh, sw, dh, dw, Hq, Wq, chunk, out):
     N, F, Ho, Wo = out.shape
     C, kh, kw = w.shape[1], w.shape[2], w.shape[3]
     S = Hq * Wq
+    P = sh * sw
     plane, off = conv2d_tap_table(kh, kw, sh, sw, dh, dw, Wq)
     wk = w.reshape(F, C, kh * kw)
     nb = max(1, chunk // S)  # images per chunk
@@ -418,76 +429,75 @@ def conv2d_forward_fast(xq, w, b, sh, sw, dh, dw, Hq, Wq, chunk, out):
     for ch in prange(nchunks):
         n0 = ch * nb
         m = min(nb, N - n0)
+        xq = np.empty((P, C, _row_stride(m * S)), out.dtype)
+        conv2d_pack_chunk(x, n0, m, top, left, sh, sw, Hq, Wq, xq)
         # wide positions from the first pixel of image n0 to the last of n0+m-1
         L = (m - 1) * S + (Ho - 1) * Wq + Wo
-        acc = np.empty((F, L), out.dtype)
+        acc = np.empty((F, _row_stride(L)), out.dtype)
         for f in range(F):
             bf = b[f]
             for t in range(L):
                 acc[f, t] = bf
-        _correlate_rows(acc, 0, L, xq, n0 * S, plane, off, wk)
+        _correlate_rows(acc, 0, L, xq, 0, plane, off, wk)
         for r in range(m):
             for f in range(F):
                 for i in range(Ho):
-                    base = r * S + i * Wq
+                    src = acc[f, r * S + i * Wq :]
+                    dst = out[n0 + r, f, i]
                     for j in range(Wo):
-                        out[n0 + r, f, i, j] = acc[f, base + j]
+                        dst[j] = src[j]
 
 
 @pjit
-def conv2d_grad_x_fast(gw, w, sh, sw, dh, dw, Hq, Wq, M, chunk, gq):
-    """Input gradient in phase layout: the forward engine run on the upstream gradient.
+def conv2d_grad_x_fast(gw, w, top, left, sh, sw, dh, dw, Hq, Wq, M, chunk, grad_x):
+    r"""Input gradient: the forward engine run on the upstream gradient.
 
-    For tap k with phase ``plane[k]`` and offset ``off[k]``, output position t
+    For tap k with phase ``plane[k]`` and offset ``off[k]``, wide position t
     received ``w[f, c, k] * xq[plane[k], c, t + off[k]]``, so
 
     .. math::
 
-        \\frac{\\partial L}{\\partial xq[a, c, s]} = \\sum_{f}\\ \\sum_{k:\\,\\mathrm{plane}[k]=a}
-            w_{f,c,k}\\; gw[f,\\, M + s - \\mathrm{off}[k]],
+        \frac{\partial L}{\partial xq[a, c, s]} = \sum_{f}\ \sum_{k:\,\mathrm{plane}[k]=a}
+            w_{f,c,k}\; gw[f,\, M + s - \mathrm{off}[k]],
 
     a correlation of the wide gradient ``gw`` (:func:`conv2d_pack_grad`) with
     mirrored offsets ``M - off[k]`` -- the lecture's "convolve the delta with
-    the kernel rotated by 180 degrees", phase by phase.
+    the kernel rotated by 180 degrees", phase by phase.  Each chunk of images
+    is computed in thread-local scratch and then gathered into ``grad_x``
+    without the padding.
 
     Parameters
     ----------
     gw : ndarray, shape (F, M + N*Hq*Wq)
         Upstream gradient on the wide grid, ``M = max(off)`` leading zeros.
     w : ndarray, shape (F, C, kh, kw), C-contiguous
-    sh, sw, dh, dw, Hq, Wq : int
+    top, left, sh, sw, dh, dw, Hq, Wq : int
         As in :func:`conv2d_forward_fast`.
     M : int
         Largest tap offset.
     chunk : int
         As in :func:`conv2d_forward_fast`.
-    gq : ndarray, shape (sh*sw, C, N*Hq*Wq)
-        Gradient with respect to ``xq``, overwritten (unpack with
-        :func:`conv2d_unpack_input`).
+    grad_x : ndarray, shape (N, C, H, W)
+        Overwritten with the gradient with respect to the unpadded input.
     """
     F, C, kh, kw = w.shape
+    N, H, W = grad_x.shape[0], grad_x.shape[2], grad_x.shape[3]
     P = sh * sw
     S = Hq * Wq
-    N = gq.shape[2] // S
     plane, off = conv2d_tap_table(kh, kw, sh, sw, dh, dw, Wq)
     K = kh * kw
     wk = w.reshape(F, C, K)
-    # per phase: its taps, their mirrored offsets, and the weights as (C, F, taps)
+    # per phase: its taps' mirrored offsets, and the weights as (C, F, taps)
     ntaps = np.zeros(P, np.int64)
-    for k in range(K):
-        ntaps[plane[k]] += 1
-    taps = np.zeros((P, K), np.int64)
     moff = np.zeros((P, K), np.int64)
     wt = np.zeros((P, C, F, K), w.dtype)
-    fill = np.zeros(P, np.int64)
     for k in range(K):
         a = plane[k]
-        taps[a, fill[a]] = k
-        moff[a, fill[a]] = M - off[k]
+        moff[a, ntaps[a]] = M - off[k]
         for c in range(C):
             for f in range(F):
-                wt[a, c, f, fill[a]] = wk[f, c, k]
-        fill[a] += 1
+                wt[a, c, f, ntaps[a]] = wk[f, c, k]
+        ntaps[a] += 1
     zero_plane = np.zeros(K, np.int64)
     src = gw.reshape(1, F, gw.shape[1])
     nb = max(1, chunk // S)
@@ -495,60 +505,101 @@ def conv2d_grad_x_fast(gw, w, sh, sw, dh, dw, Hq, Wq, M, chunk, gq):
     for ch in prange(nchunks):
         n0 = ch * nb
         m = min(nb, N - n0)
+        acc = np.zeros((P, C, _row_stride(m * S)), grad_x.dtype)
         for a in range(P):
-            acc = gq[a]
-            for c in range(C):
-                for t in range(n0 * S, (n0 + m) * S):
-                    acc[c, t] = 0
             Ka = ntaps[a]
             if Ka > 0:
                 _correlate_rows(
-                    acc, n0 * S, m * S, src, n0 * S, zero_plane[:Ka], moff[a, :Ka], wt[a, :, :, :Ka]
+                    acc[a], 0, m * S, src, n0 * S, zero_plane[:Ka], moff[a, :Ka], wt[a, :, :, :Ka]
                 )
+        # gather the unpadded pixels (inverse of conv2d_pack_chunk)
+        for r in range(m):
+            for c in range(C):
+                for h in range(H):
+                    a = (h + top) % sh
+                    base = r * S + ((h + top) // sh) * Wq
+                    for bb in range(sw):
+                        w0 = (bb - left) % sw
+                        if w0 >= W:
+                            continue
+                        srow = acc[a * sw + bb, c, base + (w0 + left) // sw :]
+                        drow = grad_x[n0 + r, c, h, w0:]
+                        for v in range((W - w0 + sw - 1) // sw):
+                            drow[v * sw] = srow[v]
 
 
-@jit
-def conv2d_grad_weight_fast(
-    gw, xq, kh, kw, sh, sw, dh, dw, Hq, Wq, M, Ho, Wo, budget, grad_w, grad_b
-):
-    """Weight and bias gradients as chunked matrix products of loop-built patches.
+@pjit
+def conv2d_grad_weight_fast(g, x, top, left, sh, sw, dh, dw, budget, grad_w, grad_b):
+    r"""Weight and bias gradients as chunked matrix products of loop-built patches.
 
-    With the wide gradient ``G[f, t] = gw[f, M + t]`` (zeros at dropped
-    positions) and the patch matrix ``X[(c, k), t] = xq[plane[k], c, t + off[k]]``,
+    With the patch matrix ``X[(c, k), (n, i, j)] = x_pad[n, c, i*sh + p*dh, j*sw + q*dw]``
+    for tap ``k = p*kw + q`` (im2col, built in parallel by the loops) and
+    ``G[f, (n, i, j)] = g[n, f, i, j]``,
 
     .. math::
 
-        \\frac{\\partial L}{\\partial w_{f,c,k}} = \\sum_t G_{f,t} X_{(c,k),t}
+        \frac{\partial L}{\partial w_{f,c,k}} = \sum_{n,i,j} G_{f,(n,i,j)} X_{(c,k),(n,i,j)}
         = (G X^T)_{f,(c,k)},
 
-    accumulated chunk by chunk with ``np.dot`` (BLAS).  The loops only copy
-    contiguous runs of ``xq`` into the patch matrix.  ``grad_b[f]`` is the sum
-    of row ``f`` of ``G``.  ``budget`` caps the patch matrix at about that many
-    elements (:data:`PATCH_BUDGET`).  ``grad_w`` (F, C, kh, kw) and ``grad_b``
-    (F,) are overwritten.
+    accumulated chunk by chunk with ``np.dot`` (BLAS, which is what wins for
+    this reduction over all pixels of all images).  ``budget`` caps the patch
+    matrix at about that many elements (:data:`PATCH_BUDGET`).
+    ``grad_b[f]`` is the sum of row ``f`` of ``G``.
+
+    Parameters
+    ----------
+    g : ndarray, shape (N, F, Ho, Wo), C-contiguous
+    x : ndarray, shape (N, C, H, W), C-contiguous (unpadded)
+    top, left, sh, sw, dh, dw : int
+        As in :func:`conv2d_forward_fast`.
+    budget : int
+    grad_w : ndarray, shape (F, C, kh, kw), C-contiguous; overwritten.
+    grad_b : ndarray, shape (F,); overwritten.
     """
-    F, C = grad_w.shape[0], grad_w.shape[1]
+    N, F, Ho, Wo = g.shape
+    C, H, W = x.shape[1], x.shape[2], x.shape[3]
+    kh, kw = grad_w.shape[2], grad_w.shape[3]
     K = kh * kw
-    S = Hq * Wq
-    N = xq.shape[2] // S
-    plane, off = conv2d_tap_table(kh, kw, sh, sw, dh, dw, Wq)
+    T = Ho * Wo
+    for f in prange(F):
+        total = g[0, f, 0, 0] * 0
+        for n in range(N):
+            for i in range(Ho):
+                for j in range(Wo):
+                    total += g[n, f, i, j]
+        grad_b[f] = total
     gw_flat = grad_w.reshape(F, C * K)
     gw_flat[:] = 0
-    for f in range(F):
-        total = gw[f, 0] * 0
-        for t in range(gw.shape[1]):
-            total += gw[f, t]
-        grad_b[f] = total
-    nb = max(1, budget // (C * K * S))
+    nb = max(1, budget // (C * K * T))
     for n0 in range(0, N, nb):
         m = min(nb, N - n0)
-        L = (m - 1) * S + (Ho - 1) * Wq + Wo
-        patches = np.empty((C * K, L), xq.dtype)
-        for c in range(C):
-            for k in range(K):
-                row = patches[c * K + k]
-                x = xq[plane[k], c, n0 * S + off[k] : n0 * S + off[k] + L]
-                for t in range(L):
-                    row[t] = x[t]
-        G = np.ascontiguousarray(gw[:, M + n0 * S : M + n0 * S + L])
-        gw_flat += np.dot(G, patches.T)
+        # patches[r] is image n0+r's (C*K, Ho*Wo) im2col matrix
+        patches = np.empty((m, C * K, T), x.dtype)
+        for rck in prange(m * C * K):
+            r = rck // (C * K)
+            ck = rck % (C * K)
+            c = ck // K
+            p = (ck % K) // kw
+            q = ck % kw
+            # output columns j whose input column j*sw + q*dw - left lies inside x
+            j_lo = min(Wo, max(0, (left - q * dw + sw - 1) // sw))
+            j_hi = max(j_lo, min(Wo, (W - 1 + left - q * dw) // sw + 1))
+            col0 = q * dw - left
+            row = patches[r, ck]
+            for i in range(Ho):
+                base = i * Wo
+                h = i * sh + p * dh - top
+                if h < 0 or h >= H:
+                    for j in range(Wo):
+                        row[base + j] = 0
+                    continue
+                for j in range(j_lo):
+                    row[base + j] = 0
+                src = x[n0 + r, c, h]
+                for j in range(j_lo, j_hi):
+                    row[base + j] = src[j * sw + col0]
+                for j in range(j_hi, Wo):
+                    row[base + j] = 0
+        for r in range(m):
+            # g[n] is already the (F, Ho*Wo) matrix: no copy needed
+            gw_flat += np.dot(g[n0 + r].reshape(F, T), patches[r].T)
