@@ -391,6 +391,15 @@ def test_fast_kernels_equal_reference(geom, seed, dtype, chunk, budget):
         np.testing.assert_allclose(got, ref, **tol)
 
 
+def test_scratch_row_stride_avoids_cache_set_conflicts():
+    # scratch rows must hold L elements, stay 64-byte aligned, and never sit a
+    # multiple of 256 elements apart (rows 1 or 2 KiB apart share L1 sets)
+    for L in range(1, 3000):
+        stride = kconv._row_stride(L)
+        assert L <= stride < L + 32
+        assert stride % 16 == 0 and stride % 256 != 0
+
+
 def test_fast_kernels_large_image_single_chunk():
     # an image larger than one chunk (Hq * Wq > CHUNK) and many filters
     rng = np.random.default_rng(11)

@@ -509,9 +509,9 @@ def conv2d_grad_x_fast(gw, w, top, left, sh, sw, dh, dw, Hq, Wq, M, chunk, grad_
         for a in range(P):
             Ka = ntaps[a]
             if Ka > 0:
-                _correlate_rows(
-                    acc[a], 0, m * S, src, n0 * S, zero_plane[:Ka], moff[a, :Ka], wt[a, :, :, :Ka]
-                )
+                # a C-contiguous weight block keeps _correlate_rows at one compiled signature
+                wa = np.ascontiguousarray(wt[a, :, :, :Ka])
+                _correlate_rows(acc[a], 0, m * S, src, n0 * S, zero_plane[:Ka], moff[a, :Ka], wa)
         # gather the unpadded pixels (inverse of conv2d_pack_chunk)
         for r in range(m):
             for c in range(C):
