@@ -166,8 +166,8 @@ def max_pool2d_fast(x, kh, kw, sv, sh, pv, ph, out):
                     xrow = xp[r0 + a]
                     for b in range(b0, b1):
                         v = xrow[q0 + b]
-                        if v > best or np.isnan(v):
-                            best = v
+                        # a select instead of a branch: (v > best) | isnan(v)
+                        best = v if (v > best) | (v != v) else best
                 op[i, j] = best
     return out
 
@@ -202,10 +202,10 @@ def max_pool2d_backward_fast(grad_out, x, kh, kw, sv, sh, pv, ph, grad_x):
                     xrow = xp[r0 + a]
                     for b in range(b0, b1):
                         v = xrow[q0 + b]
-                        if v > best or np.isnan(v):
-                            best = v
-                            rbest = r0 + a
-                            qbest = q0 + b
+                        win = (v > best) | (v != v)
+                        best = v if win else best
+                        rbest = r0 + a if win else rbest
+                        qbest = q0 + b if win else qbest
                 dxp[rbest, qbest] += gp[i, j]
     return grad_x
 
@@ -288,11 +288,11 @@ def max_pool2d_2x2_fast(x, out):
             for j in range(Wo):
                 best = top[2 * j]
                 v = top[2 * j + 1]
-                best = v if (v > best or v != v) else best
+                best = v if ((v > best) | (v != v)) else best
                 v = bottom[2 * j]
-                best = v if (v > best or v != v) else best
+                best = v if ((v > best) | (v != v)) else best
                 v = bottom[2 * j + 1]
-                best = v if (v > best or v != v) else best
+                best = v if ((v > best) | (v != v)) else best
                 orow[j] = best
     return out
 
@@ -318,15 +318,15 @@ def max_pool2d_2x2_backward_fast(grad_out, x, grad_x):
                 best = top[2 * j]
                 k = 0
                 v = top[2 * j + 1]
-                win = v > best or v != v
+                win = (v > best) | (v != v)
                 best = v if win else best
                 k = 1 if win else k
                 v = bottom[2 * j]
-                win = v > best or v != v
+                win = (v > best) | (v != v)
                 best = v if win else best
                 k = 2 if win else k
                 v = bottom[2 * j + 1]
-                win = v > best or v != v
+                win = (v > best) | (v != v)
                 k = 3 if win else k
                 g = grow[j]
                 dtop[2 * j] = g if k == 0 else zero
