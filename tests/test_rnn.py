@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from scipy.special import expit
 
 from numbacnn.functional import rnn_backward, rnn_forward, rnn_gradient_norms
 from numbacnn.kernels import rnn as kernels
@@ -218,6 +219,28 @@ def test_fast_kernels_equal_reference(s, dtype):
     for a, b in zip(outs["fast"], outs["reference"], strict=True):
         assert a.dtype == dtype
         np.testing.assert_allclose(a, b, **tol)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_fast_activations_accuracy(dtype):
+    from numbacnn.kernels.lstm import sigmoid_fast
+
+    a = np.concatenate([np.linspace(-30, 30, 6001), [-1e30, -1e-30, 0.0, 1e-30, 1e30]])
+    a = a.astype(dtype)
+    one, single = dtype(1), dtype == np.float32
+    t = np.array([kernels.tanh_fast(v, one, single) for v in a])
+    s = np.array([sigmoid_fast(v, one, single) for v in a])
+    exact_t = np.tanh(a.astype(np.float64))
+    exact_s = expit(a.astype(np.float64))
+    # documented accuracy: float32 a few ulps relative (tanh), 2e-7 absolute (sigmoid);
+    # float64 ~2e-16 absolute
+    if single:
+        np.testing.assert_allclose(t, exact_t, rtol=4e-7, atol=0)
+        np.testing.assert_allclose(s, exact_s, rtol=0, atol=2e-7)
+    else:
+        np.testing.assert_allclose(t, exact_t, rtol=0, atol=3e-16)
+        np.testing.assert_allclose(s, exact_s, rtol=0, atol=3e-16)
+    assert np.isnan(kernels.tanh_fast(dtype("nan"), one, single))
 
 
 # ----------------------------------------------------------------------------

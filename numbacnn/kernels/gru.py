@@ -165,6 +165,7 @@ def gru_forward_fast(x, h0, W, U, b_w, b_u, h, gates):
     N, T, D = x.shape
     H = h0.shape[1]
     one = x.dtype.type(1)
+    single = x.itemsize == 4
     WT = np.ascontiguousarray(W.T)  # (D, 3H)
     UT = np.ascontiguousarray(U.T)  # (H, 3H)
     for n in prange(N):
@@ -176,14 +177,15 @@ def gru_forward_fast(x, h0, W, U, b_w, b_u, h, gates):
             add_mat_t_vec(WT, x[n, t], ax)
             ah[:] = b_u
             add_mat_t_vec(UT, h_prev, ah)
+            # activations in ax, in place, one simple loop per kind (these vectorize)
+            for q in range(2 * H):
+                ax[q] = sigmoid_fast(ax[q] + ah[q], one, single)  # r, z
             for k in range(H):
-                r_k = sigmoid_fast(ax[k] + ah[k], one)
-                z_k = sigmoid_fast(ax[H + k] + ah[H + k], one)
-                n_k = tanh_fast(ax[2 * H + k] + r_k * ah[2 * H + k], one)
-                h[n, t, k] = (one - z_k) * n_k + z_k * h_prev[k]
-                gates[n, t, k] = r_k
-                gates[n, t, H + k] = z_k
-                gates[n, t, 2 * H + k] = n_k
+                ax[2 * H + k] = tanh_fast(ax[2 * H + k] + ax[k] * ah[2 * H + k], one, single)
+            for k in range(H):
+                z_k = ax[H + k]
+                h[n, t, k] = (one - z_k) * ax[2 * H + k] + z_k * h_prev[k]
+            gates[n, t, :] = ax
 
 
 @pjit
