@@ -102,7 +102,8 @@ def _backward(g, x, w, stride, dilation, pads, out_size, chunk=_k.CHUNK, budget=
     top, _, left, _ = pads
     # largest tap offset on the wide grid (tap kh-1, kw-1)
     M = ((kh - 1) * dh // sh) * Wq + (kw - 1) * dw // sw
-    gw = np.zeros((F, M + N * Hq * Wq), dtype=x.dtype)
+    # M leading zeros for the mirrored tap offsets, 16 trailing for whole SIMD vectors
+    gw = np.zeros((F, M + N * Hq * Wq + 16), dtype=x.dtype)
     _k.conv2d_pack_grad(g, M, Hq, Wq, gw)
     grad_x = np.empty_like(x)
     _k.conv2d_grad_x_fast(gw, w, top, left, sh, sw, dh, dw, Hq, Wq, M, chunk, grad_x)

@@ -379,7 +379,7 @@ def conv2d_pack_chunk(x, n0, m, top, left, sh, sw, Hq, Wq, xq):
 def conv2d_pack_grad(g, M, Hq, Wq, gw):
     """Place ``g`` (N, F, Ho, Wo) on the wide grid: ``gw[f, M + n*Hq*Wq + i*Wq + j]``.
 
-    ``gw`` (F, M + N*Hq*Wq) must be zeros on entry; the zeros at the dropped
+    ``gw`` (F, M + N*Hq*Wq + 16) must be zeros on entry; the zeros at the dropped
     columns and rows make the wide-grid sums exact, and the ``M`` leading
     zeros let every mirrored tap offset stay non-negative.
     """
@@ -429,10 +429,12 @@ def conv2d_forward_fast(x, w, b, top, left, sh, sw, dh, dw, Hq, Wq, chunk, out):
     for ch in prange(nchunks):
         n0 = ch * nb
         m = min(nb, N - n0)
-        xq = np.empty((P, C, _row_stride(m * S)), out.dtype)
+        # 16 spare zeros per row: the loops below may run up to 15 positions long
+        xq = np.empty((P, C, _row_stride(m * S + 16)), out.dtype)
         conv2d_pack_chunk(x, n0, m, top, left, sh, sw, Hq, Wq, xq)
-        # wide positions from the first pixel of image n0 to the last of n0+m-1
-        L = (m - 1) * S + (Ho - 1) * Wq + Wo
+        # wide positions from the first pixel of image n0 to the last of n0+m-1,
+        # rounded up to whole SIMD vectors so that no scalar remainder loop runs
+        L = ((m - 1) * S + (Ho - 1) * Wq + Wo + 15) // 16 * 16
         acc = np.empty((F, _row_stride(L)), out.dtype)
         for f in range(F):
             bf = b[f]
@@ -468,8 +470,9 @@ def conv2d_grad_x_fast(gw, w, top, left, sh, sw, dh, dw, Hq, Wq, M, chunk, grad_
 
     Parameters
     ----------
-    gw : ndarray, shape (F, M + N*Hq*Wq)
-        Upstream gradient on the wide grid, ``M = max(off)`` leading zeros.
+    gw : ndarray, shape (F, M + N*Hq*Wq + 16)
+        Upstream gradient on the wide grid, ``M = max(off)`` leading zeros
+        and 16 trailing ones.
     w : ndarray, shape (F, C, kh, kw), C-contiguous
     top, left, sh, sw, dh, dw, Hq, Wq : int
         As in :func:`conv2d_forward_fast`.
@@ -505,13 +508,15 @@ def conv2d_grad_x_fast(gw, w, top, left, sh, sw, dh, dw, Hq, Wq, M, chunk, grad_
     for ch in prange(nchunks):
         n0 = ch * nb
         m = min(nb, N - n0)
-        acc = np.zeros((P, C, _row_stride(m * S)), grad_x.dtype)
+        # whole SIMD vectors, as in the forward pass (gw has 16 spare zero columns)
+        L = (m * S + 15) // 16 * 16
+        acc = np.zeros((P, C, _row_stride(L)), grad_x.dtype)
         for a in range(P):
             Ka = ntaps[a]
             if Ka > 0:
                 # a C-contiguous weight block keeps _correlate_rows at one compiled signature
                 wa = np.ascontiguousarray(wt[a, :, :, :Ka])
-                _correlate_rows(acc[a], 0, m * S, src, n0 * S, zero_plane[:Ka], moff[a, :Ka], wa)
+                _correlate_rows(acc[a], 0, L, src, n0 * S, zero_plane[:Ka], moff[a, :Ka], wa)
         # gather the unpadded pixels (inverse of conv2d_pack_chunk)
         for r in range(m):
             for c in range(C):
