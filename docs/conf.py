@@ -177,6 +177,7 @@ def _write_api_reference():
         "",
     ]
     missing = []
+    documented = set()  # full names that get a stub page
     # names exported by the package itself (numbacnn.Sequential, numbacnn.gradcheck, ...)
     # are documented under those names, and not again under their defining module
     top_level = set()
@@ -195,6 +196,7 @@ def _write_api_reference():
                   ".. autosummary::", "   :toctree: generated", "   :nosignatures:", ""]
         lines += [f"   {n}" for n in sorted(top_level)]
         lines.append("")
+        documented.update(f"numbacnn.{n}" for n in top_level)
     for modname, title in PUBLIC_MODULES:
         try:
             module = importlib.import_module(modname)
@@ -220,9 +222,17 @@ def _write_api_reference():
                   "   :toctree: generated", "   :nosignatures:", ""]
         lines += [f"   {n}" for n in names]
         lines.append("")
+        documented.update(f"{modname}.{n}" for n in names)
     if missing:
         print("numbacnn docs: API reference leaves out modules that do not exist yet: "
               + ", ".join(missing))
+    # stubs of names that left __all__ would linger (and warn); the others are
+    # kept, so that autosummary rewrites nothing and Sphinx re-reads nothing
+    stubs = DOCS / "api" / "generated"
+    if stubs.is_dir():
+        for stub in stubs.glob("*.rst"):
+            if stub.stem not in documented:
+                stub.unlink()
     text = "\n".join(lines) + "\n"
     target = DOCS / "api" / "reference.rst"
     if not target.exists() or target.read_text() != text:
@@ -399,7 +409,9 @@ def _write_results_include():
                 f"   ``{png.name}``\n\n"
             )
     parts.append("Benchmarks\n----------\n\n")
-    tables = sorted(bench.glob("*.md"))
+    # tools/run_benchmarks.py writes benchmarks/NAME.md; a script run by hand with
+    # --out docs/_generated/NAME.md is picked up as well
+    tables = sorted(bench.glob("*.md")) + sorted(GENERATED.glob("bench_*.md"))
     if tables:
         for md in tables:
             lines = md.read_text(encoding="utf-8").splitlines()
@@ -442,8 +454,6 @@ pygments_style = "sphinx"
 pygments_dark_style = "monokai"
 
 _write_notebook_toctree(_sync_notebooks())
-# stubs of names that left __all__ would otherwise linger and warn
-shutil.rmtree(DOCS / "api" / "generated", ignore_errors=True)
 _write_api_reference()
 _vanishing_gradients_figure()
 _write_results_include()
