@@ -471,5 +471,8 @@ _MATHJAX_DONE_MARKER = (
 def setup(app):
     _mathjax_source()  # fail early and clearly when the package is missing
     app.add_js_file(None, type="text/x-mathjax-config", body=_MATHJAX_DONE_MARKER)
+    # MathJax on every page, not only on pages with equations: the navigation
+    # shows titles with math (notebook titles) on all of them
+    app.set_html_assets_policy("always")
     app.connect("builder-inited", _copy_mathjax)
     app.connect("builder-inited", _report_api_errors)
