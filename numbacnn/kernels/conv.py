@@ -1,10 +1,11 @@
 """Batched 2-D convolution (cross-correlation, PyTorch semantics) as loop kernels.
 
 Shapes: input ``x`` is ``(N, C, H, W)``, weights ``w`` are ``(F, C, kh, kw)``,
-output ``(N, F, Ho, Wo)``.  Every kernel here works on an input that the caller
-has already zero-padded (``xp``, shape ``(N, C, Hp, Wp)``), so no kernel ever
-tests a bound: the padding is data, not logic.  With stride ``(sh, sw)`` and
-dilation ``(dh, dw)`` the forward pass is the cross-correlation
+output ``(N, F, Ho, Wo)``.  The reference kernels work on an input that the
+caller has already zero-padded (``xp``, shape ``(N, C, Hp, Wp)``); the fast
+kernels pad chunks of images into thread-local scratch themselves.  Either way
+no inner loop tests a bound: the padding is data, not logic.  With stride
+``(sh, sw)`` and dilation ``(dh, dw)`` the forward pass is the cross-correlation
 
 .. math::
 
@@ -197,8 +198,10 @@ def conv2d_backward_reference(g, xp, w, sh, sw, dh, dw, grad_xp, grad_w, grad_b)
 # The input gradient is the same computation run backwards: a correlation of
 # the (zero-separated, zero-bordered) upstream gradient with the weights, tap
 # offsets mirrored.  The weight gradient is a matrix product of the upstream
-# gradient with input patches that the loops gather (np.dot inside njit, which
-# calls BLAS); the patches are built chunk by chunk so they stay in cache.
+# gradient with input patches that the loops gather in parallel (np.dot inside
+# njit, which calls BLAS, one image at a time: g[n] already is the (F, Ho*Wo)
+# matrix, so only the patches are copied); the patches are built a chunk of
+# images at a time so that they stay in cache.
 
 # Default work sizes (callers pass them in, so tests can force many small chunks).
 # Wide output positions per chunk: 8 accumulator rows plus the rows being read
@@ -375,7 +378,7 @@ def conv2d_pack_chunk(x, n0, m, top, left, sh, sw, Hq, Wq, xq):
                         dst[v] = src[v * sw]
 
 
-@jit
+@pjit
 def conv2d_pack_grad(g, M, Hq, Wq, gw):
     """Place ``g`` (N, F, Ho, Wo) on the wide grid: ``gw[f, M + n*Hq*Wq + i*Wq + j]``.
 
@@ -385,7 +388,7 @@ def conv2d_pack_grad(g, M, Hq, Wq, gw):
     """
     N, F, Ho, Wo = g.shape
     S = Hq * Wq
-    for n in range(N):
+    for n in prange(N):  # image n owns columns M + n*S .. M + (n+1)*S - 1: no race
         for f in range(F):
             for i in range(Ho):
                 dst = gw[f, M + n * S + i * Wq :]
