@@ -251,6 +251,14 @@ myst_update_mathjax = False
 suppress_warnings = ["mystnb.unknown_mime_type"]
 source_suffix = {".rst": "restructuredtext", ".ipynb": "myst-nb"}
 
+# The tox envs set MPLBACKEND=Agg for the tests.  Notebook kernels inherit this
+# process's environment, and with Agg forced plt.show() draws nothing into the
+# notebook (the page would say "<Figure size ...>" instead of showing it).
+# Without the variable, kernels use the inline backend, and this process, which
+# has no display, falls back to Agg by itself.
+if os.environ.get("MPLBACKEND", "").lower() == "agg":
+    del os.environ["MPLBACKEND"]
+
 NOTEBOOKS_SRC = ROOT / "notebooks"
 NOTEBOOKS_DST = DOCS / "notebooks"
 
