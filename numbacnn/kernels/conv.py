@@ -352,7 +352,7 @@ def _row_stride(L):
 
 @jit
 def conv2d_pack_chunk(x, n0, m, top, left, sh, sw, Hq, Wq, xq):
-    """Zero-pad images ``n0 .. n0+m-1`` of ``x`` and split them into stride phases.
+    """Zero-pad images ``n0`` to ``n0+m-1`` of ``x`` and split them into stride phases.
 
     ``xq`` is ``(sh*sw, C, >= m*Hq*Wq)``, overwritten: padded pixel
     ``(h + top, w + left)`` of image ``n0 + r`` lands in phase
