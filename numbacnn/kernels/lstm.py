@@ -211,6 +211,10 @@ def lstm_forward_fast(x, h0, c0, W, U, b, h, c, gates):
     UT = np.ascontiguousarray(U.T)  # (H, 4H)
     for n in prange(N):
         z = np.empty_like(b)
+        # one view per gate block: indexing them with k in range(H) (never
+        # z[H + k]) lets numba drop its negative-index check, and then LLVM
+        # vectorizes the loops below
+        z_i, z_f, z_g, z_o = z[:H], z[H:2 * H], z[2 * H:3 * H], z[3 * H:]
         tanh_c = np.empty_like(h0[0])
         for t in range(T):
             h_prev = h0[n] if t == 0 else h[n, t - 1]
@@ -218,20 +222,19 @@ def lstm_forward_fast(x, h0, c0, W, U, b, h, c, gates):
             z[:] = b
             add_mat_t_vec(WT, x[n, t], z)
             add_mat_t_vec(UT, h_prev, z)
-            # activations in place, one simple loop per kind (these vectorize)
-            for r in range(2 * H):
-                z[r] = sigmoid_fast(z[r], one, single)  # i, f
-            for r in range(2 * H, 3 * H):
-                z[r] = tanh_fast(z[r], one, single)  # g
-            for r in range(3 * H, 4 * H):
-                z[r] = sigmoid_fast(z[r], one, single)  # o
             for k in range(H):
-                tanh_c[k] = z[H + k] * c_prev[k] + z[k] * z[2 * H + k]
-            c[n, t, :] = tanh_c
+                z_i[k] = sigmoid_fast(z_i[k], one, single)
+                z_f[k] = sigmoid_fast(z_f[k], one, single)
+                z_g[k] = tanh_fast(z_g[k], one, single)
+                z_o[k] = sigmoid_fast(z_o[k], one, single)
+            c_t = c[n, t]
             for k in range(H):
-                tanh_c[k] = tanh_fast(tanh_c[k], one, single)
+                c_t[k] = z_f[k] * c_prev[k] + z_i[k] * z_g[k]
             for k in range(H):
-                h[n, t, k] = z[3 * H + k] * tanh_c[k]
+                tanh_c[k] = tanh_fast(c_t[k], one, single)
+            h_t = h[n, t]
+            for k in range(H):
+                h_t[k] = z_o[k] * tanh_c[k]
             gates[n, t, :] = z
 
 
@@ -272,20 +275,27 @@ def lstm_backward_fast(
         tanh_cs = np.empty_like(h0[0])
         for t in range(T - 1, -1, -1):
             c_prev = c0[n] if t == 0 else c[n, t - 1]
+            c_t = c[n, t]
             for k in range(H):
-                tanh_cs[k] = tanh_fast(c[n, t, k], one, single)
+                tanh_cs[k] = tanh_fast(c_t[k], one, single)
+            # per-gate views (see lstm_forward_fast: they let the loop vectorize)
+            g_t = gates[n, t]
+            i_t, f_t, g_tl, o_t = g_t[:H], g_t[H:2 * H], g_t[2 * H:3 * H], g_t[3 * H:]
+            gz = grad_z[n, t]
+            gz_i, gz_f, gz_g, gz_o = gz[:H], gz[H:2 * H], gz[2 * H:3 * H], gz[3 * H:]
+            grad_h_t = grad_h[n, t]
             for k in range(H):
-                i_k = gates[n, t, k]
-                f_k = gates[n, t, H + k]
-                g_k = gates[n, t, 2 * H + k]
-                o_k = gates[n, t, 3 * H + k]
+                i_k = i_t[k]
+                f_k = f_t[k]
+                g_k = g_tl[k]
+                o_k = o_t[k]
                 tanh_c = tanh_cs[k]
-                dh = grad_h[n, t, k] + dh_next[k]
+                dh = grad_h_t[k] + dh_next[k]
                 dc = dc_next[k] + dh * o_k * (one - tanh_c * tanh_c)
-                grad_z[n, t, k] = dc * g_k * i_k * (one - i_k)
-                grad_z[n, t, H + k] = dc * c_prev[k] * f_k * (one - f_k)
-                grad_z[n, t, 2 * H + k] = dc * i_k * (one - g_k * g_k)
-                grad_z[n, t, 3 * H + k] = dh * tanh_c * o_k * (one - o_k)
+                gz_i[k] = dc * g_k * i_k * (one - i_k)
+                gz_f[k] = dc * c_prev[k] * f_k * (one - f_k)
+                gz_g[k] = dc * i_k * (one - g_k * g_k)
+                gz_o[k] = dh * tanh_c * o_k * (one - o_k)
                 dc_next[k] = dc * f_k
             # U^T grad_z and W^T grad_z
             dh_next[:] = 0
