@@ -202,7 +202,7 @@ def max_pool2d_backward_fast(grad_out, x, kh, kw, sv, sh, pv, ph, grad_x):
                     xrow = xp[r0 + a]
                     for b in range(b0, b1):
                         v = xrow[q0 + b]
-                        win = (v > best) | (v != v)
+                        win = (v > best) | (v != v)  # v != v: v is NaN
                         best = v if win else best
                         rbest = r0 + a if win else rbest
                         qbest = q0 + b if win else qbest
