@@ -171,20 +171,23 @@ def gru_forward_fast(x, h0, W, U, b_w, b_u, h, gates):
     for n in prange(N):
         ax = np.empty_like(b_w)
         ah = np.empty_like(b_u)
+        # per-block views indexed with k in range(H): no negative-index check,
+        # so the activation loops vectorize; the gates overwrite ax in place
+        ax_rz, ax_n, ah_rz, ah_n = ax[: 2 * H], ax[2 * H :], ah[: 2 * H], ah[2 * H :]
+        r_g, z_g = ax[:H], ax[H : 2 * H]
         for t in range(T):
             h_prev = h0[n] if t == 0 else h[n, t - 1]
             ax[:] = b_w
             add_mat_t_vec(WT, x[n, t], ax)
             ah[:] = b_u
             add_mat_t_vec(UT, h_prev, ah)
-            # activations in ax, in place, one simple loop per kind (these vectorize)
             for q in range(2 * H):
-                ax[q] = sigmoid_fast(ax[q] + ah[q], one, single)  # r, z
+                ax_rz[q] = sigmoid_fast(ax_rz[q] + ah_rz[q], one, single)  # r, z
             for k in range(H):
-                ax[2 * H + k] = tanh_fast(ax[2 * H + k] + ax[k] * ah[2 * H + k], one, single)
+                ax_n[k] = tanh_fast(ax_n[k] + r_g[k] * ah_n[k], one, single)  # n
+            h_t = h[n, t]
             for k in range(H):
-                z_k = ax[H + k]
-                h[n, t, k] = (one - z_k) * ax[2 * H + k] + z_k * h_prev[k]
+                h_t[k] = (one - z_g[k]) * ax_n[k] + z_g[k] * h_prev[k]
             gates[n, t, :] = ax
 
 
@@ -228,20 +231,29 @@ def gru_backward_fast(
             # m = U_n h^(t-1) + b_u,n, recomputed
             m[:] = b_u[2 * H :]
             add_mat_t_vec(UnT, h_prev, m)
+            # per-gate views indexed with k in range(H): no negative-index
+            # check, so the loop vectorizes
+            g_t = gates[n, t]
+            r_t, z_t, n_t = g_t[:H], g_t[H : 2 * H], g_t[2 * H :]
+            gx = grad_ax[n, t]
+            gx_r, gx_z, gx_n = gx[:H], gx[H : 2 * H], gx[2 * H :]
+            gh = grad_ah[n, t]
+            gh_r, gh_z, gh_n = gh[:H], gh[H : 2 * H], gh[2 * H :]
+            grad_h_t = grad_h[n, t]
             for k in range(H):
-                r_k = gates[n, t, k]
-                z_k = gates[n, t, H + k]
-                n_k = gates[n, t, 2 * H + k]
-                dh = grad_h[n, t, k] + dh_next[k]
+                r_k = r_t[k]
+                z_k = z_t[k]
+                n_k = n_t[k]
+                dh = grad_h_t[k] + dh_next[k]
                 grad_an = dh * (one - z_k) * (one - n_k * n_k)
                 grad_az = dh * (h_prev[k] - n_k) * z_k * (one - z_k)
                 grad_ar = grad_an * m[k] * r_k * (one - r_k)
-                grad_ax[n, t, k] = grad_ar
-                grad_ax[n, t, H + k] = grad_az
-                grad_ax[n, t, 2 * H + k] = grad_an
-                grad_ah[n, t, k] = grad_ar
-                grad_ah[n, t, H + k] = grad_az
-                grad_ah[n, t, 2 * H + k] = r_k * grad_an
+                gx_r[k] = grad_ar
+                gx_z[k] = grad_az
+                gx_n[k] = grad_an
+                gh_r[k] = grad_ar
+                gh_z[k] = grad_az
+                gh_n[k] = r_k * grad_an
                 dh_next[k] = dh * z_k  # the direct path z * h^(t-1)
             add_mat_t_vec(U, grad_ah[n, t], dh_next)
             grad_x[n, t, :] = 0
