@@ -604,8 +604,11 @@ def conv2d_grad_weight_fast(g, x, top, left, sh, sw, dh, dw, budget, grad_w, gra
                 for j in range(j_lo):
                     row[base + j] = 0
                 src = x[n0 + r, c, h]
-                for j in range(j_lo, j_hi):
-                    row[base + j] = src[j * sw + col0]
+                if sw == 1:  # the common case: one contiguous run
+                    row[base + j_lo : base + j_hi] = src[j_lo + col0 : j_hi + col0]
+                else:
+                    for j in range(j_lo, j_hi):
+                        row[base + j] = src[j * sw + col0]
                 for j in range(j_hi, Wo):
                     row[base + j] = 0
         for r in range(m):
