@@ -22,7 +22,13 @@ every literal (``one = x.dtype.type(1)``), so float32 stays float32.
 * :func:`rnn_forward_fast` / :func:`rnn_backward_fast` compute the same numbers
   with the loops reordered so that the innermost loop runs over contiguous
   memory without a reduction (which LLVM vectorizes without ``fastmath``),
-  and with ``prange`` over the sequences of the batch.
+  and with ``prange`` over the sequences of the batch.  They share
+  :func:`add_mat_t_vec` (matrix-vector products), :func:`weight_gradients_fast`
+  (the sums over sequences and steps) and :func:`tanh_fast` (a ``tanh``
+  without libm calls in float32).  What keeps their loops vectorizable:
+  ``np.divide`` instead of ``/`` (numba's ``/`` branches on a zero divisor),
+  and indices that start at a literal 0 (``z_f[k]`` on a view rather than
+  ``z[H + k]``, for which numba emits a negative-index check).
 * :func:`rnn_jacobian_step` builds :math:`\\partial h^{(T)}/\\partial h^{(t)}` for the
   vanishing/exploding gradient discussion.
 
