@@ -132,9 +132,6 @@ def main(argv=None):
     os.environ.setdefault("MPLBACKEND", "Agg")
     out = os.path.abspath(args.out)
     os.makedirs(out, exist_ok=True)
-    # appended: separate invocations (one experiment each) accumulate their records
-    with open(os.path.join(out, "run_info.md"), "a", encoding="utf-8") as f:
-        f.write(_run_info(args, names))
     results = {}
     for name in names:
         kwargs = {"fast": args.fast}
@@ -146,6 +143,9 @@ def main(argv=None):
         results[name].settings["wall time of the experiment (s)"] = round(
             time.perf_counter() - t0, 1)
         write_result(results[name], out)
+        # appended once the experiment has finished: separate invocations accumulate
+        with open(os.path.join(out, "run_info.md"), "a", encoding="utf-8") as f:
+            f.write(_run_info(args, [name]))
         print(f"  done in {time.perf_counter() - t0:.0f} s", file=sys.stderr, flush=True)
         with open(os.path.join(out, f"summary-{name}.md"), "w", encoding="utf-8") as f:
             f.write(_summary_rows(results[name]))
