@@ -173,16 +173,17 @@ def gru_forward_fast(x, h0, W, U, b_w, b_u, h, gates):
         ah = np.empty_like(b_u)
         # per-block views indexed with k in range(H): no negative-index check,
         # so the activation loops vectorize; the gates overwrite ax in place
-        ax_rz, ax_n, ah_rz, ah_n = ax[: 2 * H], ax[2 * H :], ah[: 2 * H], ah[2 * H :]
-        r_g, z_g = ax[:H], ax[H : 2 * H]
+        r_g, z_g, ax_n = ax[:H], ax[H : 2 * H], ax[2 * H :]
+        ah_r, ah_z, ah_n = ah[:H], ah[H : 2 * H], ah[2 * H :]
         for t in range(T):
             h_prev = h0[n] if t == 0 else h[n, t - 1]
             ax[:] = b_w
             add_mat_t_vec(WT, x[n, t], ax)
             ah[:] = b_u
             add_mat_t_vec(UT, h_prev, ah)
-            for q in range(2 * H):
-                ax_rz[q] = sigmoid_fast(ax_rz[q] + ah_rz[q], one, single)  # r, z
+            for k in range(H):
+                r_g[k] = sigmoid_fast(r_g[k] + ah_r[k], one, single)
+                z_g[k] = sigmoid_fast(z_g[k] + ah_z[k], one, single)
             for k in range(H):
                 ax_n[k] = tanh_fast(ax_n[k] + r_g[k] * ah_n[k], one, single)  # n
             h_t = h[n, t]
