@@ -273,6 +273,8 @@ def lstm_backward_fast(
         dh_next = np.zeros_like(h0[0])
         dc_next = grad_c_last[n].copy()
         tanh_cs = np.empty_like(h0[0])
+        dh = np.empty_like(h0[0])
+        dc = np.empty_like(h0[0])
         for t in range(T - 1, -1, -1):
             c_prev = c0[n] if t == 0 else c[n, t - 1]
             c_t = c[n, t]
@@ -284,19 +286,24 @@ def lstm_backward_fast(
             gz = grad_z[n, t]
             gz_i, gz_f, gz_g, gz_o = gz[:H], gz[H:2 * H], gz[2 * H:3 * H], gz[3 * H:]
             grad_h_t = grad_h[n, t]
+            # four short loops rather than one long one: each touches few
+            # arrays, so LLVM's runtime overlap checks stay cheap and it vectorizes
+            for k in range(H):
+                dh[k] = grad_h_t[k] + dh_next[k]  # nabla_h^(t)
+            for k in range(H):
+                tanh_c = tanh_cs[k]
+                o_k = o_t[k]
+                dc[k] = dc_next[k] + dh[k] * o_k * (one - tanh_c * tanh_c)  # nabla_c^(t)
+                gz_o[k] = dh[k] * tanh_c * o_k * (one - o_k)
             for k in range(H):
                 i_k = i_t[k]
-                f_k = f_t[k]
                 g_k = g_tl[k]
-                o_k = o_t[k]
-                tanh_c = tanh_cs[k]
-                dh = grad_h_t[k] + dh_next[k]
-                dc = dc_next[k] + dh * o_k * (one - tanh_c * tanh_c)
-                gz_i[k] = dc * g_k * i_k * (one - i_k)
-                gz_f[k] = dc * c_prev[k] * f_k * (one - f_k)
-                gz_g[k] = dc * i_k * (one - g_k * g_k)
-                gz_o[k] = dh * tanh_c * o_k * (one - o_k)
-                dc_next[k] = dc * f_k
+                gz_i[k] = dc[k] * g_k * i_k * (one - i_k)
+                gz_g[k] = dc[k] * i_k * (one - g_k * g_k)
+            for k in range(H):
+                f_k = f_t[k]
+                gz_f[k] = dc[k] * c_prev[k] * f_k * (one - f_k)
+                dc_next[k] = dc[k] * f_k
             # U^T grad_z and W^T grad_z
             dh_next[:] = 0
             add_mat_t_vec(U, grad_z[n, t], dh_next)
