@@ -6,6 +6,7 @@ outputs.  See :doc:`/theory/cnn-layers` for the forward pass and
 :doc:`/theory/conv-backprop` for the derivation of the backward pass.
 """
 
+import numba
 import numpy as np
 
 from .._validation import (
@@ -83,22 +84,33 @@ def _phase_size(x_shape, pads, sh, sw):
     return -(-Hp // sh), -(-Wp // sw)
 
 
-def _forward(x, w, b, stride, dilation, pads, out_size, chunk=_k.CHUNK):
+def _default_chunk(N, Hq, Wq):
+    """Wide positions per parallel work item: at most ``CHUNK``, at least 4 items per thread."""
+    S = Hq * Wq
+    per_item = (N * S) // (4 * numba.get_num_threads())
+    return max(S, min(_k.CHUNK, per_item))
+
+
+def _forward(x, w, b, stride, dilation, pads, out_size, chunk=None):
     """Forward pass on checked, same-dtype, C-contiguous operands (the fast kernel)."""
     (sh, sw), (dh, dw), (Ho, Wo) = stride, dilation, out_size
     Hq, Wq = _phase_size(x.shape, pads, sh, sw)
+    if chunk is None:
+        chunk = _default_chunk(x.shape[0], Hq, Wq)
     out = np.empty((x.shape[0], w.shape[0], Ho, Wo), dtype=x.dtype)
     top, _, left, _ = pads
     _k.conv2d_forward_fast(x, w, b, top, left, sh, sw, dh, dw, Hq, Wq, chunk, out)
     return out
 
 
-def _backward(g, x, w, stride, dilation, pads, out_size, chunk=_k.CHUNK, budget=_k.PATCH_BUDGET):
+def _backward(g, x, w, stride, dilation, pads, out_size, chunk=None, budget=_k.PATCH_BUDGET):
     """Backward pass on checked, same-dtype, C-contiguous operands (the fast kernels)."""
     (sh, sw), (dh, dw), _ = stride, dilation, out_size
     N = x.shape[0]
     F, _, kh, kw = w.shape
     Hq, Wq = _phase_size(x.shape, pads, sh, sw)
+    if chunk is None:
+        chunk = _default_chunk(N, Hq, Wq)
     top, _, left, _ = pads
     # largest tap offset on the wide grid (tap kh-1, kw-1)
     M = ((kh - 1) * dh // sh) * Wq + (kw - 1) * dw // sw

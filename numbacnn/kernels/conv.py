@@ -204,9 +204,10 @@ def conv2d_backward_reference(g, xp, w, sh, sw, dh, dw, grad_xp, grad_w, grad_b)
 # images at a time so that they stay in cache.
 
 # Default work sizes (callers pass them in, so tests can force many small chunks).
-# Wide output positions per chunk: 8 accumulator rows plus the rows being read
-# stay within the L1/L2 sweet spot.
-CHUNK = 1024
+# Wide output positions per chunk: long loops, with 8 accumulator rows plus the
+# rows being read still inside the per-core L2 cache (measured: 4096 beats 1024
+# by 10-15% on the benchmark cases in float32, no difference in float64).
+CHUNK = 4096
 # Patch elements per weight-gradient GEMM (4 MiB in float32).
 PATCH_BUDGET = 1 << 20
 
