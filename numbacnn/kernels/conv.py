@@ -199,9 +199,8 @@ def conv2d_backward_reference(g, xp, w, sh, sw, dh, dw, grad_xp, grad_w, grad_b)
 # the (zero-separated, zero-bordered) upstream gradient with the weights, tap
 # offsets mirrored.  The weight gradient is a matrix product of the upstream
 # gradient with input patches that the loops gather in parallel (np.dot inside
-# njit, which calls BLAS, one image at a time: g[n] already is the (F, Ho*Wo)
-# matrix, so only the patches are copied); the patches are built a chunk of
-# images at a time so that they stay in cache.
+# njit, which calls BLAS, once per chunk of images so that the patches stay in
+# cache).
 
 # Default work sizes (callers pass them in, so tests can force many small chunks).
 # Wide output positions per chunk: long loops, with 8 accumulator rows plus the
@@ -537,7 +536,7 @@ def conv2d_grad_x_fast(gw, w, top, left, sh, sw, dh, dw, Hq, Wq, M, chunk, grad_
                             drow[v * sw] = srow[v]
 
 
-@pjit
+@jit
 def conv2d_grad_weight_fast(g, x, top, left, sh, sw, dh, dw, budget, grad_w, grad_b):
     r"""Weight and bias gradients as chunked matrix products of loop-built patches.
 
@@ -570,7 +569,7 @@ def conv2d_grad_weight_fast(g, x, top, left, sh, sw, dh, dw, budget, grad_w, gra
     kh, kw = grad_w.shape[2], grad_w.shape[3]
     K = kh * kw
     T = Ho * Wo
-    for f in prange(F):
+    for f in range(F):
         total = g[0, f, 0, 0] * 0
         for n in range(N):
             for i in range(Ho):
@@ -582,9 +581,11 @@ def conv2d_grad_weight_fast(g, x, top, left, sh, sw, dh, dw, budget, grad_w, gra
     nb = max(1, budget // (C * K * T))
     for n0 in range(0, N, nb):
         m = min(nb, N - n0)
-        # patches[r] is image n0+r's (C*K, Ho*Wo) im2col matrix
-        patches = np.empty((m, C * K, T), x.dtype)
-        for rck in prange(m * C * K):
+        # patches[:, r*T + t] is column t of image n0+r's (C*K, Ho*Wo) im2col matrix,
+        # G[:, r*T + t] the matching column of g[n0+r] viewed as (F, Ho*Wo)
+        patches = np.empty((C * K, m * T), x.dtype)
+        G = np.empty((F, m * T), x.dtype)
+        for rck in range(m * C * K):
             r = rck // (C * K)
             ck = rck % (C * K)
             c = ck // K
@@ -594,7 +595,7 @@ def conv2d_grad_weight_fast(g, x, top, left, sh, sw, dh, dw, budget, grad_w, gra
             j_lo = min(Wo, max(0, (left - q * dw + sw - 1) // sw))
             j_hi = max(j_lo, min(Wo, (W - 1 + left - q * dw) // sw + 1))
             col0 = q * dw - left
-            row = patches[r, ck]
+            row = patches[ck, r * T : (r + 1) * T]
             for i in range(Ho):
                 base = i * Wo
                 h = i * sh + p * dh - top
@@ -612,6 +613,12 @@ def conv2d_grad_weight_fast(g, x, top, left, sh, sw, dh, dw, budget, grad_w, gra
                         row[base + j] = src[j * sw + col0]
                 for j in range(j_hi, Wo):
                     row[base + j] = 0
-        for r in range(m):
-            # g[n] is already the (F, Ho*Wo) matrix: no copy needed
-            gw_flat += np.dot(g[n0 + r].reshape(F, T), patches[r].T)
+        for rf in range(m * F):
+            r = rf // F
+            f = rf % F
+            G[f, r * T : (r + 1) * T] = g[n0 + r, f].reshape(T)
+        # One BLAS call per chunk; BLAS brings its own threads.  This kernel is
+        # deliberately serial: BLAS called from inside a numba parallel region
+        # fights numba's (spinning) worker threads for the cores -- measured 10-100x
+        # slower in float32.
+        gw_flat += np.dot(G, patches.T)
