@@ -35,9 +35,26 @@ def _split(X, y, test_size, seed):
 
 
 def _torch(threads=None):
-    """The torch reference module, set to numba's thread count (a fair comparison)."""
+    """The torch reference module, set to numba's thread count (a fair comparison).
+
+    numba's and torch's OpenMP runtimes share the process; with the default
+    (active) wait policy the idle threads of one spin while the other
+    computes, and whichever runs second is slowed several-fold on a 2-core
+    machine.  ``OMP_WAIT_POLICY=PASSIVE``, set before either runtime starts
+    (``python -m numbacnn.experiments`` and ``tools/run_experiments.py`` do
+    it), removes that interference; without it a warning says the timings are
+    not to be trusted.
+    """
+    import os
+    import warnings
+
     import numba
 
+    if os.environ.get("OMP_WAIT_POLICY", "").upper() != "PASSIVE":
+        warnings.warn(
+            "OMP_WAIT_POLICY is not PASSIVE: numba's and torch's OpenMP threads will spin "
+            "against each other and the same-run time ratios are unreliable; set "
+            "OMP_WAIT_POLICY=PASSIVE before starting Python", RuntimeWarning, stacklevel=3)
     from . import _torch_reference as tr
 
     tr.set_threads(threads or numba.get_num_threads())
