@@ -594,18 +594,23 @@ def conv2d_grad_weight_fast(g, x, top, left, sh, sw, dh, dw, budget, grad_w, gra
         X = np.zeros((P3, L), x.dtype)
         Gi = np.zeros((F, P3), x.dtype)
         for r in range(m):
-            for i in range(Ho):
-                for j in range(Wo):
-                    row = X[r * T + i * Wo + j]
-                    for c in range(C):
-                        for p in range(kh):
+            for c in range(C):
+                for p in range(kh):
+                    for q in range(kw):
+                        ck = c * K + p * kw + q
+                        # output columns j whose input column j*sw + q*dw - left lies
+                        # inside x; outside them (the zero padding) X stays 0
+                        j_lo = min(Wo, max(0, (left - q * dw + sw - 1) // sw))
+                        j_hi = max(j_lo, min(Wo, (W - 1 + left - q * dw) // sw + 1))
+                        col0 = q * dw - left
+                        for i in range(Ho):
                             h = i * sh + p * dh - top
                             if h < 0 or h >= H:
-                                continue  # zero padding: X stays 0
-                            for q in range(kw):
-                                v = j * sw + q * dw - left
-                                if 0 <= v < W:
-                                    row[c * K + p * kw + q] = x[n0 + r, c, h, v]
+                                continue
+                            src = x[n0 + r, c, h]
+                            base = r * T + i * Wo
+                            for j in range(j_lo, j_hi):
+                                X[base + j, ck] = src[j * sw + col0]
             for f in range(F):
                 dst = Gi[f, r * T : (r + 1) * T]
                 src = g[n0 + r, f].reshape(T)
