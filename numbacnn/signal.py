@@ -127,7 +127,7 @@ def _correlate_or_convolve(in1, in2, mode, boundary, fillvalue, stride, flip):
     check_choice(mode, "mode", _MODES)
     check_choice(boundary, "boundary", _BOUNDARIES)
     fill = _check_fillvalue(fillvalue)
-    sv, sh = as_pair(stride, "stride", minimum=1)
+    sh, sw = as_pair(stride, "stride", minimum=1)
     dtype = _common_float_dtype(in1, in2)
     img = _as_image(in1, "in1", dtype)
     ker = _as_image(in2, "in2", dtype)
@@ -138,11 +138,11 @@ def _correlate_or_convolve(in1, in2, mode, boundary, fillvalue, stride, flip):
         boundary, fill = "fill", 0.0
     if flip:
         ker = np.ascontiguousarray(ker[::-1, ::-1])
-    off0, Ho, span0 = _axis_plan(img.shape[0], ker.shape[0], mode, flip, sv)
-    off1, Wo, span1 = _axis_plan(img.shape[1], ker.shape[1], mode, flip, sh)
+    off0, Ho, span0 = _axis_plan(img.shape[0], ker.shape[0], mode, flip, sh)
+    off1, Wo, span1 = _axis_plan(img.shape[1], ker.shape[1], mode, flip, sw)
     E = _extend(img, (off0, off1), (span0, span1), boundary, fill)
     out = np.empty((Ho, Wo), dtype=dtype)
-    _k.correlate2d_valid(E, ker, sv, sh, out)
+    _k.correlate2d_valid(E, ker, sh, sw, out)
     return out
 
 
@@ -182,13 +182,13 @@ def correlate2d(in1, in2, mode="full", boundary="fill", fillvalue=0, stride=1):
     fillvalue : real scalar
         Value outside ``in1`` for ``boundary='fill'``.
     stride : int or (int, int)
-        Keep every ``sv``-th row and ``sh``-th column of the scipy result:
-        the output equals ``scipy.signal.correlate2d(...)[::sv, ::sh]`` and is
+        Keep every ``sh``-th row and ``sw``-th column of the scipy result:
+        the output equals ``scipy.signal.correlate2d(...)[::sh, ::sw]`` and is
         computed without the skipped samples.
 
     Returns
     -------
-    ndarray, shape (ceil(Lh / sv), ceil(Lw / sh))
+    ndarray, shape (ceil(Lh / sh), ceil(Lw / sw))
         ``Lh, Lw`` the unstrided sizes above.  float32 if both inputs are
         float32, otherwise float64.
 
@@ -248,7 +248,7 @@ def convolve2d(in1, in2, mode="full", boundary="fill", fillvalue=0, stride=1):
     Returns
     -------
     ndarray
-        ``scipy.signal.convolve2d(in1, in2, mode, boundary, fillvalue)[::sv, ::sh]``.
+        ``scipy.signal.convolve2d(in1, in2, mode, boundary, fillvalue)[::sh, ::sw]``.
 
     Raises
     ------

@@ -24,23 +24,23 @@ def _pair(v):
 def oracle_forward(x, kind, kernel_size, stride, padding):
     """Pad, view every window with sliding_window_view, keep every stride-th, reduce."""
     kh, kw = _pair(kernel_size)
-    sv, sh = (kh, kw) if stride is None else _pair(stride)
-    pv, ph = _pair(padding)
+    sh, sw = (kh, kw) if stride is None else _pair(stride)
+    ph, pw = _pair(padding)
     fill = -np.inf if kind == "max" else 0.0
-    xp = np.pad(x.astype(np.float64), ((0, 0), (0, 0), (pv, pv), (ph, ph)), constant_values=fill)
-    windows = sliding_window_view(xp, (kh, kw), axis=(2, 3))[:, :, ::sv, ::sh]
+    xp = np.pad(x.astype(np.float64), ((0, 0), (0, 0), (ph, ph), (pw, pw)), constant_values=fill)
+    windows = sliding_window_view(xp, (kh, kw), axis=(2, 3))[:, :, ::sh, ::sw]
     return windows.max(axis=(4, 5)) if kind == "max" else windows.mean(axis=(4, 5))
 
 
-def autograd_forward(x, kind, kh, kw, sv, sh, pv, ph):
+def autograd_forward(x, kind, kh, kw, sh, sw, ph, pw):
     """The same pooling written with differentiable autograd primitives (slices + stack)."""
     fill = -np.inf if kind == "max" else 0.0
-    xp = anp.pad(x, ((0, 0), (0, 0), (pv, pv), (ph, ph)), mode="constant", constant_values=fill)
-    Ho = (xp.shape[2] - kh) // sv + 1
-    Wo = (xp.shape[3] - kw) // sh + 1
+    xp = anp.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)), mode="constant", constant_values=fill)
+    Ho = (xp.shape[2] - kh) // sh + 1
+    Wo = (xp.shape[3] - kw) // sw + 1
     taps = anp.stack(
         [
-            xp[:, :, a:a + (Ho - 1) * sv + 1:sv, b:b + (Wo - 1) * sh + 1:sh]
+            xp[:, :, a:a + (Ho - 1) * sh + 1:sh, b:b + (Wo - 1) * sw + 1:sw]
             for a in range(kh)
             for b in range(kw)
         ]
@@ -51,11 +51,11 @@ def autograd_forward(x, kind, kh, kw, sv, sh, pv, ph):
 @st.composite
 def pooling_problems(draw, max_hw=7, max_nc=(2, 3)):
     kh, kw = draw(st.integers(1, 4)), draw(st.integers(1, 4))
-    pv, ph = draw(st.integers(0, kh // 2)), draw(st.integers(0, kw // 2))
-    padding = draw(st.sampled_from([(pv, ph), min(pv, ph)]))
-    pv, ph = _pair(padding)
-    H = draw(st.integers(max(1, kh - 2 * pv), max_hw))
-    W = draw(st.integers(max(1, kw - 2 * ph), max_hw))
+    ph, pw = draw(st.integers(0, kh // 2)), draw(st.integers(0, kw // 2))
+    padding = draw(st.sampled_from([(ph, pw), min(ph, pw)]))
+    ph, pw = _pair(padding)
+    H = draw(st.integers(max(1, kh - 2 * ph), max_hw))
+    W = draw(st.integers(max(1, kw - 2 * pw), max_hw))
     N, C = draw(st.integers(1, max_nc[0])), draw(st.integers(1, max_nc[1]))
     kernel_size = draw(st.sampled_from([(kh, kw), kh])) if kh == kw else (kh, kw)
     stride = draw(st.one_of(st.none(), st.integers(1, 3),
@@ -72,9 +72,9 @@ def unique_values(shape, seed, dtype=np.float64):
 
 def _geometry(kernel_size, stride, padding):
     kh, kw = _pair(kernel_size)
-    sv, sh = (kh, kw) if stride is None else _pair(stride)
-    pv, ph = _pair(padding)
-    return kh, kw, sv, sh, pv, ph
+    sh, sw = (kh, kw) if stride is None else _pair(stride)
+    ph, pw = _pair(padding)
+    return kh, kw, sh, sw, ph, pw
 
 
 # ---------------------------------------------------------------- forward
@@ -101,24 +101,24 @@ def test_forward_matches_sliding_window_oracle(kind, problem, dtype, ties):
 @given(problem=pooling_problems(), dtype=st.sampled_from([np.float64, np.float32]))
 def test_fast_kernels_equal_reference_kernels(kind, problem, dtype):
     shape, kernel_size, stride, padding, seed = problem
-    kh, kw, sv, sh, pv, ph = _geometry(kernel_size, stride, padding)
+    kh, kw, sh, sw, ph, pw = _geometry(kernel_size, stride, padding)
     rng = np.random.default_rng(seed)
     x = rng.integers(-2, 3, shape).astype(dtype)  # many ties: the tie rule must agree too
     out = FORWARD[kind](x, kernel_size, stride, padding)
     g = rng.standard_normal(out.shape).astype(dtype)
     fwd_ref = getattr(kp, f"{kind}_pool2d_reference")
     fwd_fast = getattr(kp, f"{kind}_pool2d_fast")
-    ref = fwd_ref(x, kh, kw, sv, sh, pv, ph, np.empty_like(out))
-    fast = fwd_fast(x, kh, kw, sv, sh, pv, ph, np.full_like(out, np.nan))
+    ref = fwd_ref(x, kh, kw, sh, sw, ph, pw, np.empty_like(out))
+    fast = fwd_fast(x, kh, kw, sh, sw, ph, pw, np.full_like(out, np.nan))
     np.testing.assert_array_equal(fast, ref)
     dx_fast = np.full_like(x, np.nan)
     dx_ref = np.full_like(x, np.nan)
     if kind == "max":
-        kp.max_pool2d_backward_reference(g, x, kh, kw, sv, sh, pv, ph, dx_ref)
-        kp.max_pool2d_backward_fast(g, x, kh, kw, sv, sh, pv, ph, dx_fast)
+        kp.max_pool2d_backward_reference(g, x, kh, kw, sh, sw, ph, pw, dx_ref)
+        kp.max_pool2d_backward_fast(g, x, kh, kw, sh, sw, ph, pw, dx_fast)
     else:
-        kp.avg_pool2d_backward_reference(g, kh, kw, sv, sh, pv, ph, dx_ref)
-        kp.avg_pool2d_backward_fast(g, kh, kw, sv, sh, pv, ph, dx_fast)
+        kp.avg_pool2d_backward_reference(g, kh, kw, sh, sw, ph, pw, dx_ref)
+        kp.avg_pool2d_backward_fast(g, kh, kw, sh, sw, ph, pw, dx_fast)
     np.testing.assert_array_equal(dx_fast, dx_ref)
 
 
@@ -149,12 +149,12 @@ def test_2x2_kernels_equal_reference_kernels(seed, H, W, dtype, nans):
 @given(problem=pooling_problems())
 def test_backward_matches_autograd(kind, problem):
     shape, kernel_size, stride, padding, seed = problem
-    kh, kw, sv, sh, pv, ph = _geometry(kernel_size, stride, padding)
+    kh, kw, sh, sw, ph, pw = _geometry(kernel_size, stride, padding)
     x = unique_values(shape, seed)
     out = FORWARD[kind](x, kernel_size, stride, padding)
     g = np.random.default_rng(seed + 1).standard_normal(out.shape)
     before = (x.copy(), g.copy())
-    vjp = autograd.grad(lambda x: anp.sum(autograd_forward(x, kind, kh, kw, sv, sh, pv, ph) * g))
+    vjp = autograd.grad(lambda x: anp.sum(autograd_forward(x, kind, kh, kw, sh, sw, ph, pw) * g))
     expected = vjp(x)
     got = BACKWARD[kind](g, x, kernel_size, stride, padding)
     assert got.shape == x.shape and got.dtype == np.float64

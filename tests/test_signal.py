@@ -60,9 +60,9 @@ def test_matches_scipy(name, problem):
     ours, theirs = PAIRS[name]
     img, ker, mode, boundary, fill, stride = problem
     img_before, ker_before = img.copy(), ker.copy()
-    sv, sh = _strides(stride)
+    sh, sw = _strides(stride)
     try:
-        expected = theirs(img, ker, mode, boundary, fill)[::sv, ::sh]
+        expected = theirs(img, ker, mode, boundary, fill)[::sh, ::sw]
     except ValueError:
         with pytest.raises(ValueError, match="in1"):
             ours(img, ker, mode, boundary, fill, stride)
@@ -175,19 +175,19 @@ def test_reference_convolution_is_scipy_full(seed, M, N, kh, kw):
 
 
 @given(seed=st.integers(0, 2**32 - 1), H=st.integers(1, 9), W=st.integers(1, 9),
-       kh=st.integers(1, 4), kw=st.integers(1, 4), sv=st.integers(1, 3), sh=st.integers(1, 3),
+       kh=st.integers(1, 4), kw=st.integers(1, 4), sh=st.integers(1, 3), sw=st.integers(1, 3),
        dtype=st.sampled_from([np.float32, np.float64]))
-def test_fast_valid_kernel_equals_reference(seed, H, W, kh, kw, sv, sh, dtype):
+def test_fast_valid_kernel_equals_reference(seed, H, W, kh, kw, sh, sw, dtype):
     rng = np.random.default_rng(seed)
     kh, kw = min(kh, H), min(kw, W)
     img = rng.standard_normal((H, W)).astype(dtype)
     ker = rng.standard_normal((kh, kw)).astype(dtype)
-    Ho, Wo = (H - kh) // sv + 1, (W - kw) // sh + 1
-    ref = kc.correlate2d_valid_reference(img, ker, sv, sh, np.empty((Ho, Wo), dtype))
-    fast = kc.correlate2d_valid(img, ker, sv, sh, np.full((Ho, Wo), np.nan, dtype))
+    Ho, Wo = (H - kh) // sh + 1, (W - kw) // sw + 1
+    ref = kc.correlate2d_valid_reference(img, ker, sh, sw, np.empty((Ho, Wo), dtype))
+    fast = kc.correlate2d_valid(img, ker, sh, sw, np.full((Ho, Wo), np.nan, dtype))
     np.testing.assert_allclose(fast, ref, rtol=0, atol=_tolerance(img, ker, 0, dtype))
     np.testing.assert_allclose(
-        ref, scipy.signal.correlate2d(img, ker, "valid")[::sv, ::sh],
+        ref, scipy.signal.correlate2d(img, ker, "valid")[::sh, ::sw],
         rtol=0, atol=_tolerance(img, ker, 0, dtype),
     )
 

@@ -5,7 +5,7 @@ The loops live in :mod:`numbacnn.kernels.pool`.  Conventions (those of
 
 * ``stride=None`` means ``stride = kernel_size`` (non-overlapping windows);
   ``kernel_size``, ``stride`` and ``padding`` are an int or a pair
-  ``(vertical, horizontal)``.
+  ``(along H, along W)``.
 * ``padding`` adds ``p`` rows/columns on both sides and may be at most
   ``kernel_size // 2``.  Max pooling pads with :math:`-\\infty` (padding never
   wins); average pooling pads with zeros and still divides by
@@ -27,24 +27,24 @@ __all__ = ["max_pool2d", "max_pool2d_backward", "avg_pool2d", "avg_pool2d_backwa
 
 
 def _geometry(x_shape, kernel_size, stride, padding):
-    """Check the pooling arguments; return ``(kh, kw), (sv, sh), (pv, ph), (Ho, Wo)``."""
+    """Check the pooling arguments; return ``(kh, kw), (sh, sw), (ph, pw), (Ho, Wo)``."""
     kh, kw = as_pair(kernel_size, "kernel_size", minimum=1)
-    sv, sh = (kh, kw) if stride is None else as_pair(stride, "stride", minimum=1)
-    pv, ph = as_pair(padding, "padding", minimum=0)
-    if pv > kh // 2 or ph > kw // 2:
+    sh, sw = (kh, kw) if stride is None else as_pair(stride, "stride", minimum=1)
+    ph, pw = as_pair(padding, "padding", minimum=0)
+    if ph > kh // 2 or pw > kw // 2:
         raise ValueError(
             f"padding must be at most half the kernel size (kernel_size // 2 = "
-            f"({kh // 2}, {kw // 2})); got padding=({pv}, {ph}) for kernel_size=({kh}, {kw})"
+            f"({kh // 2}, {kw // 2})); got padding=({ph}, {pw}) for kernel_size=({kh}, {kw})"
         )
     H, W = x_shape[2], x_shape[3]
-    if kh > H + 2 * pv or kw > W + 2 * ph:
+    if kh > H + 2 * ph or kw > W + 2 * pw:
         raise ValueError(
             f"kernel_size ({kh}, {kw}) is larger than the padded input "
-            f"({H + 2 * pv}, {W + 2 * ph}) (x spatial size ({H}, {W}), padding ({pv}, {ph}))"
+            f"({H + 2 * ph}, {W + 2 * pw}) (x spatial size ({H}, {W}), padding ({ph}, {pw}))"
         )
-    Ho = (H + 2 * pv - kh) // sv + 1
-    Wo = (W + 2 * ph - kw) // sh + 1
-    return (kh, kw), (sv, sh), (pv, ph), (Ho, Wo)
+    Ho = (H + 2 * ph - kh) // sh + 1
+    Wo = (W + 2 * pw - kw) // sw + 1
+    return (kh, kw), (sh, sw), (ph, pw), (Ho, Wo)
 
 
 def _as_batch(x, name, dtype=None):
@@ -85,9 +85,9 @@ def max_pool2d(x, kernel_size, stride=None, padding=0):
     kernel_size : int or (int, int)
         ``(kh, kw)``, each ``>= 1``.
     stride : int or (int, int), optional
-        ``(sv, sh)``, each ``>= 1``; default ``kernel_size``.
+        ``(sh, sw)``, each ``>= 1``; default ``kernel_size``.
     padding : int or (int, int)
-        ``(pv, ph)``, ``0 <= pv <= kh // 2``, ``0 <= ph <= kw // 2``.
+        ``(ph, pw)``, ``0 <= ph <= kh // 2``, ``0 <= pw <= kw // 2``.
 
     Returns
     -------
@@ -113,11 +113,11 @@ def max_pool2d(x, kernel_size, stride=None, padding=0):
              [13., 15.]]]])
     """
     x = _as_batch(x, "x")
-    (kh, kw), (sv, sh), (pv, ph), (Ho, Wo) = _geometry(x.shape, kernel_size, stride, padding)
+    (kh, kw), (sh, sw), (ph, pw), (Ho, Wo) = _geometry(x.shape, kernel_size, stride, padding)
     out = np.empty(x.shape[:2] + (Ho, Wo), dtype=x.dtype)
-    if (kh, kw, sv, sh, pv, ph) == (2, 2, 2, 2, 0, 0):
+    if (kh, kw, sh, sw, ph, pw) == (2, 2, 2, 2, 0, 0):
         return _k.max_pool2d_2x2_fast(x, out)
-    return _k.max_pool2d_fast(x, kh, kw, sv, sh, pv, ph, out)
+    return _k.max_pool2d_fast(x, kh, kw, sh, sw, ph, pw, out)
 
 
 def max_pool2d_backward(grad_out, x, kernel_size, stride=None, padding=0):
@@ -132,7 +132,7 @@ def max_pool2d_backward(grad_out, x, kernel_size, stride=None, padding=0):
             \frac{\partial L}{\partial y_{n,c,i,j}} .
 
     Each output's gradient is routed to the argmax of *its own* window
-    (rows from ``i * sv - pv``, columns from ``j * sh - ph``); a pixel that is
+    (rows from ``i * sh - ph``, columns from ``j * sw - pw``); a pixel that is
     the maximum of several overlapping windows collects all their gradients.
     Ties go to the first maximum in row-major window order, as in PyTorch.
     The argmax is recomputed from ``x``, so pass the same ``x`` as to the
@@ -162,11 +162,11 @@ def max_pool2d_backward(grad_out, x, kernel_size, stride=None, padding=0):
              [0., 0.]]]])
     """
     grad_out, x, geom = _backward_operands(grad_out, x, kernel_size, stride, padding)
-    (kh, kw), (sv, sh), (pv, ph), _ = geom
+    (kh, kw), (sh, sw), (ph, pw), _ = geom
     grad_x = np.empty(x.shape, dtype=x.dtype)
-    if (kh, kw, sv, sh, pv, ph) == (2, 2, 2, 2, 0, 0):
+    if (kh, kw, sh, sw, ph, pw) == (2, 2, 2, 2, 0, 0):
         return _k.max_pool2d_2x2_backward_fast(grad_out, x, grad_x)
-    return _k.max_pool2d_backward_fast(grad_out, x, kh, kw, sv, sh, pv, ph, grad_x)
+    return _k.max_pool2d_backward_fast(grad_out, x, kh, kw, sh, sw, ph, pw, grad_x)
 
 
 def avg_pool2d(x, kernel_size, stride=None, padding=0):
@@ -199,9 +199,9 @@ def avg_pool2d(x, kernel_size, stride=None, padding=0):
              [10.5, 12.5]]]])
     """
     x = _as_batch(x, "x")
-    (kh, kw), (sv, sh), (pv, ph), (Ho, Wo) = _geometry(x.shape, kernel_size, stride, padding)
+    (kh, kw), (sh, sw), (ph, pw), (Ho, Wo) = _geometry(x.shape, kernel_size, stride, padding)
     out = np.empty(x.shape[:2] + (Ho, Wo), dtype=x.dtype)
-    return _k.avg_pool2d_fast(x, kh, kw, sv, sh, pv, ph, out)
+    return _k.avg_pool2d_fast(x, kh, kw, sh, sw, ph, pw, out)
 
 
 def avg_pool2d_backward(grad_out, x, kernel_size, stride=None, padding=0):
@@ -239,6 +239,6 @@ def avg_pool2d_backward(grad_out, x, kernel_size, stride=None, padding=0):
              [0.25, 0.25, 0.25, 0.25]]]])
     """
     grad_out, x, geom = _backward_operands(grad_out, x, kernel_size, stride, padding)
-    (kh, kw), (sv, sh), (pv, ph), _ = geom
+    (kh, kw), (sh, sw), (ph, pw), _ = geom
     grad_x = np.empty(x.shape, dtype=x.dtype)
-    return _k.avg_pool2d_backward_fast(grad_out, kh, kw, sv, sh, pv, ph, grad_x)
+    return _k.avg_pool2d_backward_fast(grad_out, kh, kw, sh, sw, ph, pw, grad_x)

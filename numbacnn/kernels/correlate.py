@@ -53,7 +53,7 @@ def convolve2d_full_reference(f, g, out):
 
 
 @jit
-def correlate2d_valid_reference(image, kernel, sv, sh, out):
+def correlate2d_valid_reference(image, kernel, sh, sw, out):
     r"""Strided valid cross-correlation, the plain four-loop version.
 
     .. math::
@@ -71,18 +71,18 @@ def correlate2d_valid_reference(image, kernel, sv, sh, out):
             total = out.dtype.type(0)
             for a in range(kh):
                 for b in range(kw):
-                    total += image[i * sv + a, j * sh + b] * kernel[a, b]
+                    total += image[i * sh + a, j * sw + b] * kernel[a, b]
             out[i, j] = total
     return out
 
 
 @jit
-def correlate2d_valid(image, kernel, sv, sh, out):
+def correlate2d_valid(image, kernel, sh, sw, out):
     """Fast strided valid cross-correlation; same contract as the reference.
 
     For every output row the kernel taps are looped over outside, and the
     innermost loop runs along one contiguous output row, adding
-    ``kernel[a, b] * image[row, b + j * sh]``.  Each output row is accumulated
+    ``kernel[a, b] * image[row, b + j * sw]``.  Each output row is accumulated
     in place (it stays in L1 cache for all ``kh * kw`` taps) and the unit
     stride case indexes a 1-D slice by the bare loop variable, which numba
     turns into packed SIMD loads.
@@ -95,16 +95,16 @@ def correlate2d_valid(image, kernel, sv, sh, out):
         for j in range(Wo):
             orow[j] = zero
         for a in range(kh):
-            irow = image[i * sv + a]
+            irow = image[i * sh + a]
             for b in range(kw):
                 w = kernel[a, b]
-                if sh == 1:
+                if sw == 1:
                     src = irow[b:b + Wo]
                     for j in range(Wo):
                         orow[j] += w * src[j]
                 else:
                     for j in range(Wo):
-                        orow[j] += w * irow[b + j * sh]
+                        orow[j] += w * irow[b + j * sw]
     return out
 
 

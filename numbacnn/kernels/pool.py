@@ -1,9 +1,9 @@
 """Max and average pooling loops on ``(N, C, H, W)`` batches, forward and backward.
 
 Window ``(i, j)`` of a pooling layer with kernel ``(kh, kw)``, stride
-``(sv, sh)`` and padding ``(pv, ph)`` covers input rows
-``i * sv - pv ... i * sv - pv + kh - 1`` and columns
-``j * sh - ph ... j * sh - ph + kw - 1``.  Rows and columns outside the input
+``(sh, sw)`` and padding ``(ph, pw)`` covers input rows
+``i * sh - ph ... i * sh - ph + kh - 1`` and columns
+``j * sw - pw ... j * sw - pw + kw - 1``.  Rows and columns outside the input
 are padding: they never win a maximum (-inf padding) and add 0 to an average,
 which is still divided by ``kh * kw`` (PyTorch's ``count_include_pad=True``).
 
@@ -12,7 +12,7 @@ maximum in row-major window order (PyTorch's choice); a NaN always wins, the
 last NaN of a window if there are several (again PyTorch's rule).
 
 Backward routes each output's gradient to the input pixels of *its own*
-window, ``grad_x[.., i * sv - pv + a, j * sh - ph + b] += grad_out[.., i, j] ...``;
+window, ``grad_x[.., i * sh - ph + a, j * sw - pw + b] += grad_out[.., i, j] ...``;
 where windows overlap (stride < kernel) the contributions add up.
 
 The ``*_reference`` loops are the plain transcription; the others run the same
@@ -42,8 +42,8 @@ __all__ = [
 
 
 @jit
-def max_pool2d_reference(x, kh, kw, sv, sh, pv, ph, out):
-    """Max pooling, ``out[n, c, i, j] = max_{a, b} x[n, c, i*sv - pv + a, j*sh - ph + b]``.
+def max_pool2d_reference(x, kh, kw, sh, sw, ph, pw, out):
+    """Max pooling, ``out[n, c, i, j] = max_{a, b} x[n, c, i*sh - ph + a, j*sw - pw + b]``.
 
     Padded positions (outside ``x``) are skipped, which is the same as padding with -inf.
     """
@@ -53,11 +53,11 @@ def max_pool2d_reference(x, kh, kw, sv, sh, pv, ph, out):
         for c in range(C):
             for i in range(Ho):
                 for j in range(Wo):
-                    best = x[n, c, max(i * sv - pv, 0), max(j * sh - ph, 0)]
+                    best = x[n, c, max(i * sh - ph, 0), max(j * sw - pw, 0)]
                     for a in range(kh):
                         for b in range(kw):
-                            r = i * sv - pv + a
-                            q = j * sh - ph + b
+                            r = i * sh - ph + a
+                            q = j * sw - pw + b
                             if 0 <= r < H and 0 <= q < W:
                                 v = x[n, c, r, q]
                                 if v > best or np.isnan(v):
@@ -67,7 +67,7 @@ def max_pool2d_reference(x, kh, kw, sv, sh, pv, ph, out):
 
 
 @jit
-def max_pool2d_backward_reference(grad_out, x, kh, kw, sv, sh, pv, ph, grad_x):
+def max_pool2d_backward_reference(grad_out, x, kh, kw, sh, sw, ph, pw, grad_x):
     """Add ``grad_out[n, c, i, j]`` to ``grad_x`` at the (first) maximum of window ``(i, j)``."""
     N, C, H, W = x.shape
     Ho, Wo = grad_out.shape[2], grad_out.shape[3]
@@ -76,13 +76,13 @@ def max_pool2d_backward_reference(grad_out, x, kh, kw, sv, sh, pv, ph, grad_x):
         for c in range(C):
             for i in range(Ho):
                 for j in range(Wo):
-                    rbest = max(i * sv - pv, 0)
-                    qbest = max(j * sh - ph, 0)
+                    rbest = max(i * sh - ph, 0)
+                    qbest = max(j * sw - pw, 0)
                     best = x[n, c, rbest, qbest]
                     for a in range(kh):
                         for b in range(kw):
-                            r = i * sv - pv + a
-                            q = j * sh - ph + b
+                            r = i * sh - ph + a
+                            q = j * sw - pw + b
                             if 0 <= r < H and 0 <= q < W:
                                 v = x[n, c, r, q]
                                 if v > best or np.isnan(v):
@@ -94,8 +94,8 @@ def max_pool2d_backward_reference(grad_out, x, kh, kw, sv, sh, pv, ph, grad_x):
 
 
 @jit
-def avg_pool2d_reference(x, kh, kw, sv, sh, pv, ph, out):
-    """Average pooling, ``out[n, c, i, j] = sum_{a, b} x[n, c, i*sv-pv+a, j*sh-ph+b] / (kh kw)``.
+def avg_pool2d_reference(x, kh, kw, sh, sw, ph, pw, out):
+    """Average pooling, ``out[n, c, i, j] = sum_{a, b} x[n, c, i*sh-ph+a, j*sw-pw+b] / (kh kw)``.
 
     Padded positions add nothing but still count in the divisor ``kh * kw``.
     """
@@ -109,8 +109,8 @@ def avg_pool2d_reference(x, kh, kw, sv, sh, pv, ph, out):
                     total = out.dtype.type(0)
                     for a in range(kh):
                         for b in range(kw):
-                            r = i * sv - pv + a
-                            q = j * sh - ph + b
+                            r = i * sh - ph + a
+                            q = j * sw - pw + b
                             if 0 <= r < H and 0 <= q < W:
                                 total += x[n, c, r, q]
                     out[n, c, i, j] = total / count
@@ -118,7 +118,7 @@ def avg_pool2d_reference(x, kh, kw, sv, sh, pv, ph, out):
 
 
 @jit
-def avg_pool2d_backward_reference(grad_out, kh, kw, sv, sh, pv, ph, grad_x):
+def avg_pool2d_backward_reference(grad_out, kh, kw, sh, sw, ph, pw, grad_x):
     """Spread ``grad_out[n, c, i, j] / (kh kw)`` over the input pixels of window ``(i, j)``."""
     N, C, H, W = grad_x.shape
     Ho, Wo = grad_out.shape[2], grad_out.shape[3]
@@ -131,8 +131,8 @@ def avg_pool2d_backward_reference(grad_out, kh, kw, sv, sh, pv, ph, grad_x):
                     g = grad_out[n, c, i, j] / count
                     for a in range(kh):
                         for b in range(kw):
-                            r = i * sv - pv + a
-                            q = j * sh - ph + b
+                            r = i * sh - ph + a
+                            q = j * sw - pw + b
                             if 0 <= r < H and 0 <= q < W:
                                 grad_x[n, c, r, q] += g
     return grad_x
@@ -146,7 +146,7 @@ def avg_pool2d_backward_reference(grad_out, kh, kw, sv, sh, pv, ph, grad_x):
 
 
 @pjit
-def max_pool2d_fast(x, kh, kw, sv, sh, pv, ph, out):
+def max_pool2d_fast(x, kh, kw, sh, sw, ph, pw, out):
     """Parallel :func:`max_pool2d_reference`; identical results."""
     N, C, H, W = x.shape
     Ho, Wo = out.shape[2], out.shape[3]
@@ -154,11 +154,11 @@ def max_pool2d_fast(x, kh, kw, sv, sh, pv, ph, out):
         xp = x[p // C, p % C]
         op = out[p // C, p % C]
         for i in range(Ho):
-            r0 = i * sv - pv
+            r0 = i * sh - ph
             a0 = max(0, -r0)
             a1 = min(kh, H - r0)
             for j in range(Wo):
-                q0 = j * sh - ph
+                q0 = j * sw - pw
                 b0 = max(0, -q0)
                 b1 = min(kw, W - q0)
                 best = xp[r0 + a0, q0 + b0]
@@ -173,7 +173,7 @@ def max_pool2d_fast(x, kh, kw, sv, sh, pv, ph, out):
 
 
 @pjit
-def max_pool2d_backward_fast(grad_out, x, kh, kw, sv, sh, pv, ph, grad_x):
+def max_pool2d_backward_fast(grad_out, x, kh, kw, sh, sw, ph, pw, grad_x):
     """Parallel :func:`max_pool2d_backward_reference`; identical results.
 
     Each thread zeroes and fills whole planes of ``grad_x`` (so the memory is
@@ -188,11 +188,11 @@ def max_pool2d_backward_fast(grad_out, x, kh, kw, sv, sh, pv, ph, grad_x):
         dxp = grad_x[p // C, p % C]
         dxp[:] = 0
         for i in range(Ho):
-            r0 = i * sv - pv
+            r0 = i * sh - ph
             a0 = max(0, -r0)
             a1 = min(kh, H - r0)
             for j in range(Wo):
-                q0 = j * sh - ph
+                q0 = j * sw - pw
                 b0 = max(0, -q0)
                 b1 = min(kw, W - q0)
                 rbest = r0 + a0
@@ -211,7 +211,7 @@ def max_pool2d_backward_fast(grad_out, x, kh, kw, sv, sh, pv, ph, grad_x):
 
 
 @pjit
-def avg_pool2d_fast(x, kh, kw, sv, sh, pv, ph, out):
+def avg_pool2d_fast(x, kh, kw, sh, sw, ph, pw, out):
     """Parallel :func:`avg_pool2d_reference`; identical results."""
     N, C, H, W = x.shape
     Ho, Wo = out.shape[2], out.shape[3]
@@ -221,11 +221,11 @@ def avg_pool2d_fast(x, kh, kw, sv, sh, pv, ph, out):
         xp = x[p // C, p % C]
         op = out[p // C, p % C]
         for i in range(Ho):
-            r0 = i * sv - pv
+            r0 = i * sh - ph
             a0 = max(0, -r0)
             a1 = min(kh, H - r0)
             for j in range(Wo):
-                q0 = j * sh - ph
+                q0 = j * sw - pw
                 b0 = max(0, -q0)
                 b1 = min(kw, W - q0)
                 total = zero
@@ -238,7 +238,7 @@ def avg_pool2d_fast(x, kh, kw, sv, sh, pv, ph, out):
 
 
 @pjit
-def avg_pool2d_backward_fast(grad_out, kh, kw, sv, sh, pv, ph, grad_x):
+def avg_pool2d_backward_fast(grad_out, kh, kw, sh, sw, ph, pw, grad_x):
     """Parallel :func:`avg_pool2d_backward_reference`; identical results."""
     N, C, H, W = grad_x.shape
     Ho, Wo = grad_out.shape[2], grad_out.shape[3]
@@ -248,11 +248,11 @@ def avg_pool2d_backward_fast(grad_out, kh, kw, sv, sh, pv, ph, grad_x):
         dxp = grad_x[p // C, p % C]
         dxp[:] = 0
         for i in range(Ho):
-            r0 = i * sv - pv
+            r0 = i * sh - ph
             a0 = max(0, -r0)
             a1 = min(kh, H - r0)
             for j in range(Wo):
-                q0 = j * sh - ph
+                q0 = j * sw - pw
                 b0 = max(0, -q0)
                 b1 = min(kw, W - q0)
                 g = gp[i, j] / count
@@ -275,7 +275,7 @@ def avg_pool2d_backward_fast(grad_out, kh, kw, sv, sh, pv, ph, grad_x):
 
 @pjit
 def max_pool2d_2x2_fast(x, out):
-    """:func:`max_pool2d_fast` for ``kh = kw = sv = sh = 2``, ``pv = ph = 0``."""
+    """:func:`max_pool2d_fast` for ``kh = kw = sh = sw = 2``, ``ph = pw = 0``."""
     N, C = x.shape[0], x.shape[1]
     Ho, Wo = out.shape[2], out.shape[3]
     for p in prange(N * C):
@@ -299,7 +299,7 @@ def max_pool2d_2x2_fast(x, out):
 
 @pjit
 def max_pool2d_2x2_backward_fast(grad_out, x, grad_x):
-    """:func:`max_pool2d_backward_fast` for ``kh = kw = sv = sh = 2``, ``pv = ph = 0``."""
+    """:func:`max_pool2d_backward_fast` for ``kh = kw = sh = sw = 2``, ``ph = pw = 0``."""
     N, C, H, W = x.shape
     Ho, Wo = grad_out.shape[2], grad_out.shape[3]
     for p in prange(N * C):
