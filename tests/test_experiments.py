@@ -34,8 +34,14 @@ from numbacnn.experiments import lecture_style as ls
 from numbacnn.experiments.__main__ import main, write_result
 
 NOJIT = os.environ.get("NUMBA_DISABLE_JIT") == "1"
-heavy = pytest.mark.skipif(
-    NOJIT, reason="trains CNNs for whole epochs: minutes as plain Python (NUMBA_DISABLE_JIT=1)")
+
+def heavy(test):
+    """Mark a test that trains networks for whole epochs: ``slow`` (tox runs it on one
+    interpreter) and skipped as plain Python, where it would take many minutes."""
+    test = pytest.mark.skipif(
+        NOJIT, reason="trains CNNs for whole epochs: minutes as plain Python (NUMBA_DISABLE_JIT=1)"
+    )(test)
+    return pytest.mark.slow(test)
 
 
 # --------------------------------------------------------------------------- plumbing
