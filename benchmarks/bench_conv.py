@@ -18,8 +18,14 @@ Cases (the foundation issue's):
 (d) N=128, C=16, 32x32, F=32, 3x3, padding 1, stride 2
 """
 
-import argparse
 import os
+
+# numba (OpenMP threading layer) and torch both leave idle OpenMP threads spinning, which
+# steals the 2 cores from whichever library is timed next.  Passive waiting keeps the
+# side-by-side timings fair; it must be set before either runtime starts.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
+import argparse
 import platform
 import sys
 import time

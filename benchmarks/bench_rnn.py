@@ -17,8 +17,14 @@ The simple RNN includes the lecture's output layer ``y = V h + c`` (torch: an
 the initial state(s) and all weights on both sides.
 """
 
-import argparse
 import os
+
+# numba (OpenMP threading layer) and torch both leave idle OpenMP threads spinning, which
+# steals the 2 cores from whichever library is timed next.  Passive waiting keeps the
+# side-by-side timings fair; it must be set before either runtime starts.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
+import argparse
 import platform
 import time
 

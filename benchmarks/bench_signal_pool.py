@@ -23,8 +23,14 @@ numba and torch both use ``--threads`` threads (default 2).  Every result is
 checked against its alternatives before it is timed.
 """
 
-import argparse
 import os
+
+# numba (OpenMP threading layer) and torch both leave idle OpenMP threads spinning, which
+# steals the 2 cores from whichever library is timed next.  Passive waiting keeps the
+# side-by-side timings fair; it must be set before either runtime starts.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
+import argparse
 import platform
 import time
 
