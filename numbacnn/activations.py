@@ -43,6 +43,7 @@ import numbers
 
 import numpy as np
 
+from numbacnn._registry import resolve
 from numbacnn._validation import as_float_array
 
 __all__ = [
@@ -441,31 +442,5 @@ def get_activation(spec):
     >>> get_activation({"name": "softmax", "axis": 1})
     Softmax(axis=1)
     """
-    if spec is None:
-        return Identity()
-    if isinstance(spec, Activation):
-        return spec
-    if isinstance(spec, type) and issubclass(spec, Activation) and spec is not Activation:
-        return spec()
-    if isinstance(spec, dict):
-        if "name" not in spec:
-            raise ValueError(f"an activation config needs a 'name' key; got {spec!r}")
-        params = {k: v for k, v in spec.items() if k != "name"}
-        cls = _lookup(spec["name"])
-        try:
-            return cls(**params)
-        except TypeError as exc:
-            raise ValueError(f"invalid parameters for activation {spec['name']!r}: {exc}") from None
-    if isinstance(spec, str):
-        return _lookup(spec)()
-    raise TypeError(
-        f"activation must be None, a name, a config dict or an Activation; got {spec!r}"
-    )
+    return resolve(spec, base=Activation, registry=ACTIVATIONS, kind="activation", default=Identity)
 
-
-def _lookup(name):
-    key = name.lower() if isinstance(name, str) else name
-    if key not in ACTIVATIONS:
-        valid = ", ".join(repr(k) for k in ACTIVATIONS)
-        raise ValueError(f"unknown activation {name!r}; valid names are {valid}")
-    return ACTIVATIONS[key]

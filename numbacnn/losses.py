@@ -47,6 +47,7 @@ one-hot / probability rows (shape ``(N, K)``).
 
 import numpy as np
 
+from numbacnn._registry import resolve
 from numbacnn._validation import as_float_array, check_ndim, check_nonempty
 from numbacnn.activations import Sigmoid, Softmax
 
@@ -456,18 +457,4 @@ def get_loss(spec):
     >>> get_loss({"name": "cce"}).fused_activation.__name__
     'Softmax'
     """
-    if isinstance(spec, Loss):
-        return spec
-    if isinstance(spec, type) and issubclass(spec, Loss) and spec is not Loss:
-        return spec()
-    if isinstance(spec, dict):
-        if "name" not in spec or len(spec) != 1:
-            raise ValueError(f"a loss config is {{'name': ...}}; got {spec!r}")
-        spec = spec["name"]
-    if isinstance(spec, str):
-        key = spec.lower()
-        if key not in LOSSES:
-            valid = ", ".join(repr(k) for k in LOSSES)
-            raise ValueError(f"unknown loss {spec!r}; valid names are {valid}")
-        return LOSSES[key]()
-    raise TypeError(f"loss must be a name, a config dict or a Loss; got {spec!r}")
+    return resolve(spec, base=Loss, registry=LOSSES, kind="loss")

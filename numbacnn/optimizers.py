@@ -52,6 +52,8 @@ import numbers
 
 import numpy as np
 
+from numbacnn._registry import resolve
+
 __all__ = [
     "Optimizer",
     "SGD",
@@ -548,33 +550,5 @@ def get_optimizer(spec):
     >>> get_optimizer({"name": "momentum", "eta": 0.1})
     Momentum(eta=0.1, momentum=0.9)
     """
-    if spec is None:
-        return Adam()
-    if isinstance(spec, Optimizer):
-        return spec
-    if isinstance(spec, type) and issubclass(spec, Optimizer) and spec is not Optimizer:
-        return spec()
-    if isinstance(spec, dict):
-        if "name" not in spec:
-            raise ValueError(f"an optimizer config needs a 'name' key; got {spec!r}")
-        params = {k: v for k, v in spec.items() if k != "name"}
-        cls = _lookup(spec["name"])
-        try:
-            return cls(**params)
-        except TypeError as exc:
-            raise ValueError(
-                f"invalid parameters for optimizer {spec['name']!r}: {exc}"
-            ) from None
-    if isinstance(spec, str):
-        return _lookup(spec)()
-    raise TypeError(
-        f"optimizer must be None, a name, a config dict or an Optimizer; got {spec!r}"
-    )
+    return resolve(spec, base=Optimizer, registry=OPTIMIZERS, kind="optimizer", default=Adam)
 
-
-def _lookup(name):
-    key = name.lower() if isinstance(name, str) else name
-    if key not in OPTIMIZERS:
-        valid = ", ".join(repr(k) for k in OPTIMIZERS)
-        raise ValueError(f"unknown optimizer {name!r}; valid names are {valid}")
-    return OPTIMIZERS[key]
