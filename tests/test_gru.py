@@ -9,6 +9,7 @@ import autograd
 import autograd.numpy as anp
 import numpy as np
 import pytest
+from _numerics import assert_rel_close, central_difference
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -68,24 +69,6 @@ def scalar_loss(p, up, forward=unrolled_gru):
 def backward(p, up):
     h, gates = gru_forward(*(p[k] for k in NAMES))
     return gru_backward(up["grad_h"], *(p[k] for k in NAMES), h, gates)
-
-
-def central_difference(f, arr, eps=1e-6):
-    grad = np.zeros_like(arr)
-    for idx in np.ndindex(arr.shape):
-        old = arr[idx]
-        arr[idx] = old + eps
-        fp = f()
-        arr[idx] = old - eps
-        fm = f()
-        arr[idx] = old
-        grad[idx] = (fp - fm) / (2 * eps)
-    return grad
-
-
-def assert_rel_close(actual, expected, tol):
-    scale = max(np.abs(actual).max(), np.abs(expected).max(), 1e-12)
-    assert np.abs(actual - expected).max() / scale < tol
 
 
 sizes = st.fixed_dictionaries(

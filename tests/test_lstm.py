@@ -9,6 +9,7 @@ import autograd
 import autograd.numpy as anp
 import numpy as np
 import pytest
+from _numerics import assert_rel_close, central_difference
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -73,24 +74,6 @@ def backward(p, up, grad_c_last=True):
         up["grad_h"], p["x"], p["h0"], p["c0"], p["W"], p["U"], h, c, gates,
         grad_c_last=up["grad_c_last"] if grad_c_last else None,
     )
-
-
-def central_difference(f, arr, eps=1e-6):
-    grad = np.zeros_like(arr)
-    for idx in np.ndindex(arr.shape):
-        old = arr[idx]
-        arr[idx] = old + eps
-        fp = f()
-        arr[idx] = old - eps
-        fm = f()
-        arr[idx] = old
-        grad[idx] = (fp - fm) / (2 * eps)
-    return grad
-
-
-def assert_rel_close(actual, expected, tol):
-    scale = max(np.abs(actual).max(), np.abs(expected).max(), 1e-12)
-    assert np.abs(actual - expected).max() / scale < tol
 
 
 sizes = st.fixed_dictionaries(

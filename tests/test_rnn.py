@@ -10,6 +10,7 @@ import autograd
 import autograd.numpy as anp
 import numpy as np
 import pytest
+from _numerics import assert_rel_close, central_difference
 from hypothesis import given
 from hypothesis import strategies as st
 from scipy.special import expit
@@ -65,26 +66,6 @@ def backward(p, up, grad_h_last=True):
         up["grad_y"], p["x"], p["h0"], h, p["U"], p["W"], p["V"],
         grad_h_last=up["grad_h_last"] if grad_h_last else None,
     )
-
-
-def central_difference(f, arr, eps=1e-6):
-    """d f / d arr by central differences, one element at a time (float64)."""
-    grad = np.zeros_like(arr)
-    for idx in np.ndindex(arr.shape):
-        old = arr[idx]
-        arr[idx] = old + eps
-        fp = f()
-        arr[idx] = old - eps
-        fm = f()
-        arr[idx] = old
-        grad[idx] = (fp - fm) / (2 * eps)
-    return grad
-
-
-def assert_rel_close(actual, expected, tol):
-    """Relative error in the max norm, CS231n style."""
-    scale = max(np.abs(actual).max(), np.abs(expected).max(), 1e-12)
-    assert np.abs(actual - expected).max() / scale < tol
 
 
 sizes = st.fixed_dictionaries(
