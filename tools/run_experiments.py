@@ -24,10 +24,6 @@ import platform
 import sys
 import time
 
-# numba and torch both run OpenMP thread pools in this process: idle threads must sleep,
-# not spin, or each slows the other several-fold (set before either runtime starts)
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
-
 HERE = os.path.dirname(os.path.abspath(__file__))
 DEFAULT_OUT = os.path.join(HERE, os.pardir, "docs", "_generated", "experiments")
 
@@ -83,7 +79,7 @@ def _run_info(args, names):
              f"{platform.system()} {platform.release()}",
              f"- python {platform.python_version()}, numpy {numpy.__version__}, "
              f"numba {numba.__version__} ({numba.get_num_threads()} threads), "
-             f"OMP_WAIT_POLICY={os.environ.get('OMP_WAIT_POLICY', '')}"]
+             f"OMP_WAIT_POLICY={os.environ.get('OMP_WAIT_POLICY', '(default)')}"]
     if args.compare_torch:
         import torch
 

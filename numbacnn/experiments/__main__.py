@@ -36,9 +36,6 @@ def write_result(result, out_dir):
 
 def main(argv=None):
     """Command-line entry point; returns the process exit status."""
-    # before numba's or torch's OpenMP runtime starts: idle threads must sleep, not spin,
-    # or the two runtimes slow each other down (see images._torch)
-    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     from . import EXPERIMENTS
 
     parser = argparse.ArgumentParser(
