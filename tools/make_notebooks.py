@@ -29,11 +29,8 @@ def code(text):
     return ("code", textwrap.dedent(text).strip("\n"))
 
 
-SETUP = code(
+_SETUP_BODY = textwrap.dedent(
     """
-    import os
-    import time
-
     import matplotlib.pyplot as plt
     import numpy as np
 
@@ -45,7 +42,15 @@ SETUP = code(
     rng = np.random.default_rng(2024)
     print(f"numbacnn {numbacnn.__version__}; fast mode: {FAST}")
     """
-)
+).strip("\n")
+
+
+def setup(timing=False):
+    """The first code cell: imports (``time`` only where a cell times something), FAST, rng."""
+    head = "import os\nimport time\n" if timing else "import os\n"
+    return code(head + "\n" + _SETUP_BODY)
+
+
 
 
 # --------------------------------------------------------------------------------------------
@@ -66,7 +71,7 @@ def nb01():
             difference between **convolution** and **cross-correlation**.
             """
         ),
-        SETUP,
+        setup(),
         md(
             r"""
             ## From an integral to a double sum
@@ -229,7 +234,7 @@ def nb01():
         code(
             """
             fig, axes = plt.subplots(1, 3, figsize=(10, 3.6))
-            for ax, boundary in zip(axes, ("fill", "symm", "wrap")):
+            for ax, boundary in zip(axes, ("fill", "symm", "wrap"), strict=True):
                 out = numbacnn.signal.correlate2d(image, kernel, mode="same", boundary=boundary)
                 show_matrix(ax, out, f"boundary={boundary!r}", fmt="{:.1f}", cmap="Greens")
                 assert np.allclose(out[1:-1, 1:-1], valid)
@@ -282,7 +287,7 @@ def nb01():
         code(
             """
             fig, axes = plt.subplots(1, 2, figsize=(8, 4))
-            for ax, s in zip(axes, (1, 2)):
+            for ax, s in zip(axes, (1, 2), strict=True):
                 ax.imshow(padded, cmap="Blues", alpha=0.5)
                 out = numbacnn.signal.correlate2d(image, kernel, mode="same", stride=s)
                 rows, cols = np.meshgrid(np.arange(out.shape[0]) * s, np.arange(out.shape[1]) * s,
@@ -415,7 +420,7 @@ def nb02():
             Fourier transform*, and times all of them as the image and the kernel grow.
             """
         ),
-        SETUP,
+        setup(timing=True),
         code(
             """
             import scipy.signal
@@ -495,9 +500,9 @@ def nb02():
             fig, axes = plt.subplots(1, 3, figsize=(14, 3.8))
             lim = np.percentile(np.abs(ex), 99)
             axes[0].imshow(ex, cmap="RdBu", vmin=-lim, vmax=lim)
-            axes[0].set_title("$I \\star G_x$ (vertical edges)")
+            axes[0].set_title(r"$I \\star G_x$ (vertical edges)")
             axes[1].imshow(ey, cmap="RdBu", vmin=-lim, vmax=lim)
-            axes[1].set_title("$I \\star G_y$ (horizontal edges)")
+            axes[1].set_title(r"$I \\star G_y$ (horizontal edges)")
             axes[2].imshow(magnitude, cmap="gray_r", vmax=np.percentile(magnitude, 99))
             axes[2].set_title("gradient magnitude")
             for ax in axes:
@@ -578,12 +583,12 @@ def nb02():
         ),
         code(
             """
-            def best_time(fn, repeat=3):
-                fn()  # warm up: compile, fill caches
+            def best_time(fn, *args, repeat=3):
+                fn(*args)  # warm up: compile, fill caches
                 times = []
                 for _ in range(repeat):
                     t0 = time.perf_counter()
-                    fn()
+                    fn(*args)
                     times.append(time.perf_counter() - t0)
                 return min(times)
 
@@ -617,14 +622,14 @@ def nb02():
             for k in kernel_sizes:
                 g1, g2 = gaussian_factor(k)
                 for name, fn in methods.items():
-                    by_kernel[name].append(best_time(lambda: fn(a, g1, g2)))
+                    by_kernel[name].append(best_time(fn, a, g1, g2))
 
             by_image = {name: [] for name in methods}
             g1, g2 = gaussian_factor(k_fixed)
             for n in image_sizes:
                 a = rng.normal(size=(n, n))
                 for name, fn in methods.items():
-                    by_image[name].append(best_time(lambda: fn(a, g1, g2)))
+                    by_image[name].append(best_time(fn, a, g1, g2))
             """
         ),
         code(
@@ -649,7 +654,7 @@ def nb02():
                 row = "  ".join(f"{by_kernel[name][i] * 1e3:8.2f}" for name in names)
                 print(f"k={k:3d}: {row}   (ms: direct, separable, FFT, scipy)")
             direct_t, fft_t = np.array(by_kernel[names[0]]), np.array(by_kernel[names[2]])
-            faster = [k for k, d, f in zip(kernel_sizes, direct_t, fft_t) if f < d]
+            faster = [k for k, d, f in zip(kernel_sizes, direct_t, fft_t, strict=True) if f < d]
             print("FFT beats the direct loop from k =", faster[0] if faster else "(not here)")
             """
         ),
@@ -696,7 +701,7 @@ def nb04():
             forward/backward pair.
             """
         ),
-        SETUP,
+        setup(),
         md(
             r"""
             ## The forward pass, written as a sum
@@ -1043,7 +1048,7 @@ def nb08():
             gradient a path that the forget gate can keep open.
             """
         ),
-        SETUP,
+        setup(),
         md(
             r"""
             ## Why a product of Jacobians
@@ -1359,7 +1364,7 @@ def nb03():
             it up: the filters it learned, and the feature maps they produce.
             """
         ),
-        SETUP,
+        setup(),
         code(
             """
             from sklearn.model_selection import train_test_split
@@ -1593,7 +1598,7 @@ def nb05():
             split carved out of the training data, and the test set is used once, at the end.
             """
         ),
-        SETUP,
+        setup(timing=True),
         code(
             """
             from sklearn.model_selection import GridSearchCV, ShuffleSplit, train_test_split
@@ -1703,7 +1708,7 @@ def nb05():
             val_acc = np.full_like(train_acc, np.nan)
             for params, tr, va in zip(search.cv_results_["params"],
                                       search.cv_results_["mean_train_score"],
-                                      search.cv_results_["mean_test_score"]):
+                                      search.cv_results_["mean_test_score"], strict=True):
                 i = int(np.flatnonzero(eta_vals == params["eta"])[0])
                 j = int(np.flatnonzero(lmbd_vals == params["lmbd"])[0])
                 train_acc[i, j], val_acc[i, j] = tr, va
@@ -1790,7 +1795,7 @@ def nb06():
             that everything runs offline; like the lecture we split them 75/25.
             """
         ),
-        SETUP,
+        setup(timing=True),
         code(
             """
             from sklearn.metrics import ConfusionMatrixDisplay, confusion_matrix
@@ -1810,7 +1815,8 @@ def nb06():
             print("train", X_train.shape, X_train.dtype, " test", X_test.shape)
 
             fig, axes = plt.subplots(2, 10, figsize=(12, 2.8))
-            for ax, image, label in zip(axes.ravel(), X_train, y_train):
+            # strict=False: only as many images as there are panels
+            for ax, image, label in zip(axes.ravel(), X_train, y_train, strict=False):
                 ax.imshow(image[0], cmap="gray_r")
                 ax.set_title(str(label), fontsize=9)
                 ax.axis("off")
@@ -1892,7 +1898,7 @@ def nb06():
             small_epochs = 2 if FAST else 15
             epoch_seconds = []
             small_history = {"accuracy": [], "val_accuracy": []}
-            for epoch in range(small_epochs):  # one epoch per call, to time each one
+            for _ in range(small_epochs):  # one epoch per call, to time each one
                 t0 = time.perf_counter()
                 h = small.fit(X_train, y_train, epochs=1, batch_size=64,
                               validation_data=(X_test, y_test), verbose=0)
@@ -1913,7 +1919,7 @@ def nb06():
             """
             fig, axes = plt.subplots(1, 2, figsize=(12, 3.8), sharey=True)
             curves = (("the lecture's CNN", lecture_history.history), ("small CNN", small_history))
-            for ax, (title, hist) in zip(axes, curves):
+            for ax, (title, hist) in zip(axes, curves, strict=True):
                 epochs_axis = np.arange(1, len(hist["accuracy"]) + 1)
                 ax.plot(epochs_axis, hist["accuracy"], "o-", ms=3, label="training")
                 ax.plot(epochs_axis, hist["val_accuracy"], "o-", ms=3, label="test")
@@ -1962,7 +1968,7 @@ def nb06():
             fig, axes = plt.subplots(2, 9, figsize=(12, 3.4))
             for ax in axes.ravel():
                 ax.axis("off")
-            for ax, i in zip(axes.ravel(), wrong):
+            for ax, i in zip(axes.ravel(), wrong, strict=False):  # may be fewer than 18
                 ax.imshow(X_test[i, 0], cmap="gray_r")
                 ax.set_title(f"{y_test[i]} as {pred[i]}\\n({proba[i].max():.0%})", fontsize=8)
             plt.show()
@@ -2034,7 +2040,7 @@ def nb07():
                own predictions.
             """
         ),
-        SETUP,
+        setup(),
         code(
             """
             from IPython.display import Markdown, display
