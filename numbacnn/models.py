@@ -760,16 +760,29 @@ class Sequential:
 
         The file holds the parameters and a JSON description (layers, loss,
         optimizer settings, ``l2``, ``seed``, input shape, dtype); no Python
-        objects are pickled.  The optimizer's running state (e.g. Adam's
-        moments) is not saved: training a loaded model starts it afresh.
-        NumPy appends ``.npz`` to a ``path`` without that suffix.
+        objects are pickled.  It also holds the training state: the
+        optimizer's buffers and step counters (e.g. Adam's moments), the
+        state of the shuffling generator and the number of epochs done, so
+        that training a loaded model continues exactly where this one stopped
+        (bit for bit).  NumPy appends ``.npz`` to a ``path`` without that suffix.
         """
         self._require_built()
         arrays = {
             f"param/{i}/{k}": v for i, layer in enumerate(self.layers)
             for k, v in layer.params.items()
         }
-        arrays["config"] = np.array(json.dumps(self.get_config()))
+        steps = {}
+        for key, st in self.optimizer.state.items():
+            steps[key] = st["t"]
+            for name, buf in st.items():
+                if isinstance(buf, np.ndarray):
+                    arrays[f"optim/{key}/{name}"] = buf
+        config = {**self.get_config(), "training_state": {
+            "optimizer_steps": steps,
+            "shuffle_rng": self._shuffle_rng.bit_generator.state,
+            "epochs_done": self._epochs_done,
+        }}
+        arrays["config"] = np.array(json.dumps(config))
         np.savez(path, **arrays)
 
 
@@ -820,4 +833,29 @@ def load_model(path):
                             f"{path}: parameter {i}/{k} has shape {arr.shape}, expected {ref.shape}"
                         )
                     ref[...] = arr
+            _restore_training_state(model, config.get("training_state"), archive, path)
     return model
+
+
+def _restore_training_state(model, state, archive, path):
+    """Optimizer buffers, shuffling generator and epoch count saved by :meth:`Sequential.save`."""
+    if state is None:  # a file without it: training starts afresh
+        return
+    for key, t in state["optimizer_steps"].items():
+        i, _, k = key.partition(".")
+        try:
+            p = model.layers[int(i)].params[k]
+        except (ValueError, IndexError, KeyError):
+            raise ValueError(f"{path}: optimizer state for unknown parameter {key!r}") from None
+        st = {"t": int(t), "shape": p.shape, "dtype": p.dtype}
+        prefix = f"optim/{key}/"
+        for name in archive.files:
+            if name.startswith(prefix):
+                buf = archive[name]
+                if buf.shape != p.shape:
+                    raise ValueError(f"{path}: optimizer buffer {name} has shape {buf.shape}, "
+                                     f"expected {p.shape}")
+                st[name[len(prefix):]] = buf.astype(p.dtype, copy=False)
+        model.optimizer.state[key] = st
+    model._shuffle_rng.bit_generator.state = state["shuffle_rng"]
+    model._epochs_done = int(state["epochs_done"])

@@ -224,12 +224,14 @@ class RNNRegressor(RegressorMixin, _NumbacnnEstimator):
     Architecture: a recurrent layer (``cell`` of ``units`` states, last state
     only) -> ``Dense(n_hidden, "relu")`` -> ``Dense(n_outputs)``, trained with
     mean squared error.  The defaults follow the lecture's example (32 units,
-    8 hidden neurons, RMSprop, 100 epochs of batches of 16); its SimpleRNN
-    uses ReLU, ours tanh (the recurrence kernel's nonlinearity).
+    8 hidden neurons, RMSprop, 100 epochs of batches of 16, a ReLU SimpleRNN).
 
     Parameters
     ----------
     cell : {"rnn", "lstm", "gru"}, default "rnn"
+    activation : {"relu", "tanh"}, default "relu"
+        The hidden activation of the ``"rnn"`` cell (the LSTM and GRU gates
+        have their fixed nonlinearities and ignore it).
     units : int, default 32
     n_hidden : int, default 8
     eta : float, default 0.001
@@ -252,6 +254,7 @@ class RNNRegressor(RegressorMixin, _NumbacnnEstimator):
     def __init__(
         self,
         cell="rnn",
+        activation="relu",
         units=32,
         n_hidden=8,
         eta=0.001,
@@ -263,6 +266,7 @@ class RNNRegressor(RegressorMixin, _NumbacnnEstimator):
         verbose=0,
     ):
         self.cell = cell
+        self.activation = activation
         self.units = units
         self.n_hidden = n_hidden
         self.eta = eta
@@ -288,6 +292,8 @@ class RNNRegressor(RegressorMixin, _NumbacnnEstimator):
         """Build a fresh model and train it on sequences ``X`` and targets ``y``."""
         if self.cell not in self._CELLS:
             raise ValueError(f"cell must be one of 'rnn', 'lstm', 'gru'; got {self.cell!r}")
+        if self.activation not in ("relu", "tanh"):
+            raise ValueError(f"activation must be 'relu' or 'tanh'; got {self.activation!r}")
         X, y = check_X_y(X, y, allow_nd=True, dtype=_FLOATS, multi_output=True, y_numeric=True)
         self._remember_input(X)
         X = self._sequences(X)
@@ -296,7 +302,8 @@ class RNNRegressor(RegressorMixin, _NumbacnnEstimator):
         n_out = 1 if y.ndim == 1 else y.shape[1]
         model = Sequential(
             [
-                self._CELLS[self.cell](self.units),
+                (SimpleRNN(self.units, activation=self.activation) if self.cell == "rnn"
+                 else self._CELLS[self.cell](self.units)),
                 Dense(self.n_hidden, activation="relu"),
                 Dense(n_out),
             ],

@@ -97,7 +97,12 @@ def test_binary_sigmoid_fused_gradcheck():
     assert model._fused and model._task == "binary"
 
 
-@pytest.mark.parametrize("cell", [SimpleRNN, LSTM, GRU])
+def _relu_rnn(units, **kw):
+    return SimpleRNN(units, activation="relu", **kw)
+
+
+@pytest.mark.parametrize("cell", [SimpleRNN, _relu_rnn, LSTM, GRU],
+                         ids=["SimpleRNN", "SimpleRNN-relu", "LSTM", "GRU"])
 @pytest.mark.parametrize("return_sequences", [False, True])
 def test_recurrent_layers_gradcheck(cell, return_sequences):
     rng = np.random.default_rng(4)
@@ -250,8 +255,8 @@ def test_constructor_validation():
         Conv2D(2, 3, padding="full")
     with pytest.raises(ValueError, match="units"):
         Dense(-1)
-    with pytest.raises(ValueError, match="tanh' only"):
-        SimpleRNN(4, activation="relu")
+    with pytest.raises(ValueError, match="activation must be 'tanh' or 'relu'.*'sigmoid'"):
+        SimpleRNN(4, activation="sigmoid")
     with pytest.raises(TypeError, match="return_sequences"):
         LSTM(4, return_sequences="yes")
     with pytest.raises(ValueError, match="l2"):

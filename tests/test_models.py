@@ -315,10 +315,43 @@ def test_save_and_load_round_trip(tmp_path):
 def test_save_and_load_recurrent(tmp_path):
     rng = np.random.default_rng(5)
     X = rng.standard_normal((6, 4, 2))
-    model = Sequential([SimpleRNN(3, return_sequences=True), LSTM(2), Dense(2)], seed=0)
+    model = Sequential([SimpleRNN(3, return_sequences=True, activation="relu"), LSTM(2),
+                        Dense(2)], seed=0)
     model.fit(X, rng.standard_normal((6, 2)), epochs=1, batch_size=3, verbose=0)
     model.save(tmp_path / "rnn.npz")
-    np.testing.assert_array_equal(load_model(tmp_path / "rnn.npz").predict(X), model.predict(X))
+    loaded = load_model(tmp_path / "rnn.npz")
+    assert loaded.layers[0].activation == "relu"
+    np.testing.assert_array_equal(loaded.predict(X), model.predict(X))
+
+
+@pytest.mark.parametrize("optimizer", ["adam", "momentum", "rmsprop"])
+def test_training_resumes_exactly_after_save_and_load(tmp_path, optimizer):
+    # 3 epochs in one go == 2 epochs, save, load, 1 more: the optimizer's buffers and
+    # step counters, the shuffling generator and the epoch count travel with the file
+    rng = np.random.default_rng(8)
+    X, y = rng.standard_normal((20, 1, 6, 6)), rng.integers(0, 3, 20)
+
+    def model():
+        return Sequential([Conv2D(2, 3, activation="relu"), Flatten(),
+                           Dense(3, activation="softmax")], optimizer=optimizer, seed=3)
+
+    straight = model()
+    straight.fit(X, y, epochs=3, batch_size=6, verbose=0)
+    first = model()
+    first.fit(X, y, epochs=2, batch_size=6, verbose=0)
+    first.save(tmp_path / "half.npz")
+    resumed = load_model(tmp_path / "half.npz")
+    assert resumed.optimizer.state.keys() == first.optimizer.state.keys()
+    history = resumed.fit(X, y, epochs=1, batch_size=6, verbose=0)
+    assert history.epoch == [2]
+    for a, b in zip(resumed.layers, straight.layers, strict=True):
+        for k in a.params:
+            np.testing.assert_array_equal(a.params[k], b.params[k])
+    # a model whose optimizer never stepped saves and loads without training state
+    fresh = model()
+    fresh.build((1, 6, 6))
+    fresh.save(tmp_path / "fresh.npz")
+    assert load_model(tmp_path / "fresh.npz").optimizer.state == {}
 
 
 def test_load_rejects_other_files(tmp_path):

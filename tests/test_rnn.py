@@ -23,12 +23,17 @@ from numbacnn.kernels import rnn as kernels
 # ----------------------------------------------------------------------------
 
 
-def unrolled_rnn(x, h0, U, W, b, V, c):
+def phi(a, activation):
+    """The hidden activation, in autograd's NumPy."""
+    return anp.tanh(a) if activation == "tanh" else anp.maximum(a, 0.0)
+
+
+def unrolled_rnn(x, h0, U, W, b, V, c, activation="tanh"):
     """The lecture's equations with batched matrix products (autograd-friendly)."""
     hs, ys = [], []
     h = h0
     for t in range(x.shape[1]):
-        h = anp.tanh(x[:, t] @ U.T + h @ W.T + b)
+        h = phi(x[:, t] @ U.T + h @ W.T + b, activation)
         hs.append(h)
         ys.append(h @ V.T + c)
     return anp.stack(hs, axis=1), anp.stack(ys, axis=1)
@@ -54,18 +59,21 @@ NAMES = ["x", "h0", "U", "W", "b", "V", "c"]
 GRAD_ORDER = ["x", "h0", "U", "W", "b", "V", "c"]  # order returned by rnn_backward
 
 
-def scalar_loss(p, up, forward=unrolled_rnn):
+def scalar_loss(p, up, forward=unrolled_rnn, activation="tanh"):
     """sum(grad_y * y) + sum(grad_h_last * h_T): its gradients are what rnn_backward returns."""
-    h, y = forward(*(p[k] for k in NAMES))
+    h, y = forward(*(p[k] for k in NAMES), activation=activation)
     return anp.sum(up["grad_y"] * y) + anp.sum(up["grad_h_last"] * h[:, -1])
 
 
-def backward(p, up, grad_h_last=True):
-    h, _ = rnn_forward(*(p[k] for k in NAMES))
+def backward(p, up, grad_h_last=True, activation="tanh"):
+    h, _ = rnn_forward(*(p[k] for k in NAMES), activation=activation)
     return rnn_backward(
         up["grad_y"], p["x"], p["h0"], h, p["U"], p["W"], p["V"],
-        grad_h_last=up["grad_h_last"] if grad_h_last else None,
+        grad_h_last=up["grad_h_last"] if grad_h_last else None, activation=activation,
     )
+
+
+activations = st.sampled_from(["tanh", "relu"])
 
 
 sizes = st.fixed_dictionaries(
@@ -85,11 +93,11 @@ sizes = st.fixed_dictionaries(
 # ----------------------------------------------------------------------------
 
 
-@given(sizes)
-def test_forward_matches_unrolled_numpy(s):
+@given(sizes, activations)
+def test_forward_matches_unrolled_numpy(s, activation):
     p, _ = make_rnn(**s)
-    h, y = rnn_forward(*(p[k] for k in NAMES))
-    h_ref, y_ref = unrolled_rnn(*(p[k] for k in NAMES))
+    h, y = rnn_forward(*(p[k] for k in NAMES), activation=activation)
+    h_ref, y_ref = unrolled_rnn(*(p[k] for k in NAMES), activation=activation)
     np.testing.assert_allclose(h, h_ref, rtol=1e-12, atol=1e-13)
     np.testing.assert_allclose(y, y_ref, rtol=1e-12, atol=1e-12)
 
@@ -101,6 +109,23 @@ def test_forward_first_step_by_hand():
     h1 = np.tanh(U * x + W * h0 + b)
     assert h[0, 0, 0] == pytest.approx(h1, rel=1e-15)
     assert y[0, 0, 0] == pytest.approx(V * h1 + c, rel=1e-15)
+    # ReLU: a positive and a negative pre-activation
+    h, _ = rnn_forward([[[x], [-x]]], [[h0]], [[U]], [[W]], [b], [[V]], [c], activation="relu")
+    r1 = max(U * x + W * h0 + b, 0.0)
+    assert r1 > 0
+    assert h[0, 0, 0] == pytest.approx(r1, rel=1e-15)
+    assert h[0, 1, 0] == max(U * -x + W * r1 + b, 0.0) == 0.0
+
+
+def test_activation_validation():
+    x, h0, U, W, b, V, c = [[[0.5]]], [[0.0]], [[1.0]], [[1.0]], [0.0], [[1.0]], [0.0]
+    with pytest.raises(ValueError, match="activation must be 'tanh' or 'relu'; got 'sigmoid'"):
+        rnn_forward(x, h0, U, W, b, V, c, activation="sigmoid")
+    h, _ = rnn_forward(x, h0, U, W, b, V, c)
+    with pytest.raises(ValueError, match="activation must be 'tanh' or 'relu'; got None"):
+        rnn_backward([[[1.0]]], x, h0, h, U, W, V, activation=None)
+    with pytest.raises(ValueError, match="activation must be 'tanh' or 'relu'"):
+        rnn_gradient_norms(x, h0, U, W, b, activation="ReLU ")
 
 
 # ----------------------------------------------------------------------------
@@ -108,29 +133,41 @@ def test_forward_first_step_by_hand():
 # ----------------------------------------------------------------------------
 
 
-@given(sizes, st.booleans())
-def test_backward_matches_autograd(s, with_grad_h_last):
+@given(sizes, st.booleans(), activations)
+def test_backward_matches_autograd(s, with_grad_h_last, activation):
     p, up = make_rnn(**s)
     if not with_grad_h_last:
         up["grad_h_last"] = np.zeros_like(up["grad_h_last"])
-    grads = backward(p, up, grad_h_last=with_grad_h_last)
+    grads = backward(p, up, grad_h_last=with_grad_h_last, activation=activation)
     for name, g in zip(GRAD_ORDER, grads, strict=True):
-        expected = autograd.grad(lambda v, name=name: scalar_loss({**p, name: v}, up))(p[name])
+        expected = autograd.grad(
+            lambda v, name=name: scalar_loss({**p, name: v}, up, activation=activation)
+        )(p[name])
         assert g.shape == p[name].shape
         np.testing.assert_allclose(g, expected, rtol=1e-10, atol=1e-11, err_msg=name)
 
 
+@pytest.mark.parametrize("activation", ["tanh", "relu"])
 @pytest.mark.parametrize(
     "N, T, D, H, O",
     [(1, 1, 1, 1, 1), (2, 1, 3, 2, 1), (1, 3, 1, 2, 2), (2, 4, 2, 3, 2), (2, 50, 1, 3, 1)],
 )
-def test_backward_matches_central_differences(N, T, D, H, O):
+def test_backward_matches_central_differences(N, T, D, H, O, activation):
     # w_scale 1.2 keeps the long sequence's gradient from vanishing before t = 1
     p, up = make_rnn(7, N, T, D, H, O, w_scale=1.2)
-    grads = backward(p, up)
+    grads = backward(p, up, activation=activation)
+    if activation == "relu":
+        # a difference step straddling ReLU's kink would measure neither side: keep every
+        # pre-activation 100 steps (eps = 1e-6) away from it
+        h, _ = rnn_forward(*(p[k] for k in NAMES), activation="relu")
+        h_prev = np.concatenate([p["h0"][:, None], h[:, :-1]], axis=1)
+        a = p["x"] @ p["U"].T + h_prev @ p["W"].T + p["b"]
+        assert np.abs(a).min() > 1e-4
+        if a.size >= 6:
+            assert 0 < np.mean(a > 0) < 1  # both sides of the kink are exercised
 
     def loss():
-        return float(scalar_loss(p, up, forward=rnn_forward))
+        return float(scalar_loss(p, up, forward=rnn_forward, activation=activation))
 
     for name, g in zip(GRAD_ORDER, grads, strict=True):
         assert_rel_close(g, central_difference(loss, p[name]), 1e-7)
@@ -182,18 +219,19 @@ def test_backward_returns_fresh_arrays():
 # ----------------------------------------------------------------------------
 
 
-@given(sizes, st.sampled_from([np.float32, np.float64]))
-def test_fast_kernels_equal_reference(s, dtype):
+@given(sizes, st.sampled_from([np.float32, np.float64]), st.booleans())
+def test_fast_kernels_equal_reference(s, dtype, relu):
     p, up = make_rnn(**s, dtype=dtype)
     N, T, H, O = s["N"], s["T"], s["H"], s["O"]
     args = [p[k] for k in NAMES]
     outs = {}
     for kind in ("reference", "fast"):
         h, y = np.empty((N, T, H), dtype), np.empty((N, T, O), dtype)
-        getattr(kernels, f"rnn_forward_{kind}")(*args, h, y)
+        getattr(kernels, f"rnn_forward_{kind}")(*args, relu, h, y)
         grads = [np.zeros_like(p[k]) for k in GRAD_ORDER]
         getattr(kernels, f"rnn_backward_{kind}")(
-            up["grad_y"], p["x"], p["h0"], h, p["U"], p["W"], p["V"], up["grad_h_last"], *grads
+            up["grad_y"], p["x"], p["h0"], h, p["U"], p["W"], p["V"], relu, up["grad_h_last"],
+            *grads,
         )
         outs[kind] = [h, y, *grads]
     tol = dict(rtol=1e-12, atol=1e-12) if dtype == np.float64 else dict(rtol=1e-5, atol=1e-5)
@@ -366,13 +404,13 @@ def test_gradient_norms_follow_spectral_radius_in_linear_regime(rho):
     np.testing.assert_allclose(fro[0], np.sqrt(H) * rho ** np.arange(T + 1), rtol=1e-12)
 
 
-@given(sizes)
-def test_gradient_norms_match_autograd_jacobians(s):
+@given(sizes, activations)
+def test_gradient_norms_match_autograd_jacobians(s, activation):
     p, _ = make_rnn(**s, w_scale=1.0)
     x, h0, U, W, b = (p[k] for k in ["x", "h0", "U", "W", "b"])
     T = x.shape[1]
-    norms = rnn_gradient_norms(x, h0, U, W, b)
-    h, _ = unrolled_rnn(x, h0, U, W, b, p["V"], p["c"])
+    norms = rnn_gradient_norms(x, h0, U, W, b, activation=activation)
+    h, _ = unrolled_rnn(x, h0, U, W, b, p["V"], p["c"], activation=activation)
     states = [h0] + [h[:, t] for t in range(T)]  # states[t] = h^(t)
     for n in range(x.shape[0]):
         for lag in range(T + 1):
@@ -381,7 +419,7 @@ def test_gradient_norms_match_autograd_jacobians(s):
             def run_from(h_start, n=n, start=start):
                 hh = h_start
                 for t in range(start, T):  # steps start+1 .. T use x[:, t]
-                    hh = anp.tanh(U @ x[n, t] + W @ hh + b)
+                    hh = phi(U @ x[n, t] + W @ hh + b, activation)
                 return hh
 
             jac = autograd.jacobian(run_from)(states[start][n])

@@ -165,6 +165,10 @@ def test_rnn_regressor_multi_output_and_3d_input():
     assert reg.predict(X[:, :, None]).shape == (30, 2)
     with pytest.raises(ValueError, match="cell must be one of"):
         RNNRegressor(cell="transformer").fit(X, y)
+    with pytest.raises(ValueError, match="activation must be 'relu' or 'tanh'; got 'elu'"):
+        RNNRegressor(cell="lstm", activation="elu").fit(X, y)
+    tanh = RNNRegressor(units=4, n_hidden=4, epochs=2, seed=0, activation="tanh").fit(X, y)
+    assert tanh.model_.layers[0].activation == "tanh"
     with pytest.raises(ValueError, match=r"\(n_samples, T, D\)"):
         RNNRegressor().fit(X[:, :, None, None], y)
 

@@ -2117,7 +2117,7 @@ def nb07():
             r"""
             ## The lecture's RNN against the baselines
 
-            The network is the lecture's: a recurrent layer of 32 units, a dense layer of 8
+            The network is the lecture's: a recurrent layer of 32 ReLU units, a dense layer of 8
             ReLU neurons and one output, trained with RMSprop on the mean squared error.
             `numbacnn.experiments.noisy_sine` trains it twice, for the two ways of reading
             "windows of 4": the lecture's Keras code declares `input_shape=(1, 4)`, i.e. *one*

@@ -127,9 +127,9 @@ class _RecurrentHead(nn.Module):
 
 
 def sine_rnn(n_features, hidden=32):
-    """SimpleRNN(32, tanh) - Dense 8 ReLU - Dense 1 (numbacnn's SimpleRNN is tanh)."""
+    """The lecture's SimpleRNN(32, ReLU) - Dense 8 ReLU - Dense 1."""
     head = nn.Sequential(_lin(hidden, 8), nn.ReLU(), _lin(8, 1, he=False))
-    return _RecurrentHead(_recurrent(nn.RNN, n_features, hidden), head)
+    return _RecurrentHead(_recurrent(nn.RNN, n_features, hidden, nonlinearity="relu"), head)
 
 
 def oscillator_net(kind, n_in=3, hidden=32, n_out=2):

@@ -73,7 +73,7 @@ def _sine_model(seed, eta):
     from ..layers import Dense, SimpleRNN
     from ..optimizers import RMSprop
 
-    return Sequential([SimpleRNN(32), Dense(8, activation="relu"), Dense(1)],
+    return Sequential([SimpleRNN(32, activation="relu"), Dense(8, activation="relu"), Dense(1)],
                       loss="mse", optimizer=RMSprop(eta=eta), seed=seed)
 
 
@@ -81,7 +81,7 @@ def noisy_sine(epochs=None, batch_size=16, eta=1e-3, seed=0, n=1000, n_train=800
                step=4, fast=None, compare_torch=False):
     """Experiment 5: the lecture's SimpleRNN on a noisy sine, beside honest baselines.
 
-    The model is SimpleRNN(32) - Dense(8, ReLU) - Dense(1), mean squared error,
+    The model is SimpleRNN(32, ReLU) - Dense(8, ReLU) - Dense(1), mean squared error,
     RMSprop, batch 16.  Two readings of "windows of 4" are trained:
 
     * ``lecture`` -- the lecture's ``input_shape=(1, step)``: **one** time step
@@ -168,8 +168,6 @@ def noisy_sine(epochs=None, batch_size=16, eta=1e-3, seed=0, n=1000, n_train=800
         "A network is only useful here if it beats the window mean and the linear "
         "regression on the window; the lecture's plot of predictions over the data "
         "cannot show that.",
-        "numbacnn's SimpleRNN is tanh (the lecture's Keras layer used ReLU); the torch "
-        "reference here uses tanh too.",
         "Windows are split by the time of their target, without the lecture's padding "
         "(which invents targets by repeating the last value); the noise draw differs "
         "from the issue's, so compare orderings, not the third decimal.",

@@ -92,18 +92,27 @@ def _optional_zeros(value, name, shape, dtype, layout, where):
 # ----------------------------------------------------------------------------
 
 
-def rnn_forward(x, h0, U, W, b, V, c):
-    """Forward pass of the simple (Elman) RNN with tanh hidden activation.
+def _is_relu(activation):
+    """Validate the hidden activation of the simple RNN; True for ReLU, False for tanh."""
+    if activation not in ("tanh", "relu"):
+        raise ValueError(f"activation must be 'tanh' or 'relu'; got {activation!r}")
+    return activation == "relu"
+
+
+def rnn_forward(x, h0, U, W, b, V, c, activation="tanh"):
+    """Forward pass of the simple (Elman) RNN.
 
     For every sequence and every step :math:`t = 1, \\dots, T`
 
     .. math::
 
         a^{(t)} = U x^{(t)} + W h^{(t-1)} + b, \\qquad
-        h^{(t)} = \\tanh(a^{(t)}), \\qquad
+        h^{(t)} = \\phi(a^{(t)}), \\qquad
         y^{(t)} = V h^{(t)} + c,
 
-    starting from :math:`h^{(0)} =` ``h0``.  The output activation
+    starting from :math:`h^{(0)} =` ``h0``, with :math:`\\phi = \\tanh` (the
+    lecture's recurrence) or :math:`\\phi(a) = \\max(a, 0)` (``activation="relu"``,
+    as in the lecture's Keras ``SimpleRNN`` example).  The output activation
     :math:`\\sigma_y` of the lecture is left to the loss.
 
     Parameters
@@ -122,6 +131,8 @@ def rnn_forward(x, h0, U, W, b, V, c):
         Hidden-to-output weights.
     c : array_like, shape (O,)
         Output bias.
+    activation : {"tanh", "relu"}, default "tanh"
+        The hidden activation :math:`\\phi`.
 
     Returns
     -------
@@ -154,6 +165,7 @@ def rnn_forward(x, h0, U, W, b, V, c):
     >>> bool(np.allclose(h[:, 0], np.tanh(x[:, 0] @ U.T)))
     True
     """
+    relu = _is_relu(activation)
     dtype = common_float_dtype(x, h0, U, W, b, V, c)
     x, h0, U, W, b, V, c = _convert(
         [("x", x), ("h0", h0), ("U", U), ("W", W), ("b", b), ("V", V), ("c", c)], dtype
@@ -170,11 +182,11 @@ def rnn_forward(x, h0, U, W, b, V, c):
     _expect_shape(c, "c", "(O,)", (O,), f"O = {O} from V.shape[0]")
     h = np.empty((N, T, H), dtype=dtype)
     y = np.empty((N, T, O), dtype=dtype)
-    _rnn.rnn_forward_fast(x, h0, U, W, b, V, c, h, y)
+    _rnn.rnn_forward_fast(x, h0, U, W, b, V, c, relu, h, y)
     return h, y
 
 
-def rnn_backward(grad_y, x, h0, h, U, W, V, grad_h_last=None):
+def rnn_backward(grad_y, x, h0, h, U, W, V, grad_h_last=None, activation="tanh"):
     """Backpropagation through time for :func:`rnn_forward`.
 
     With :math:`\\delta^{(t)} = \\nabla_{a^{(t)}}\\mathcal L`, the lecture's
@@ -186,10 +198,12 @@ def rnn_backward(grad_y, x, h0, h, U, W, V, grad_h_last=None):
             + \\texttt{grad\\_h\\_last}, \\\\
         \\nabla_{h^{(t)}}\\mathcal L &= V^T \\nabla_{y^{(t)}}\\mathcal L
             + W^T \\delta^{(t+1)}, \\qquad
-        \\delta^{(t)} = \\nabla_{h^{(t)}}\\mathcal L \\odot \\bigl(1 - (h^{(t)})^2\\bigr),
+        \\delta^{(t)} = \\nabla_{h^{(t)}}\\mathcal L \\odot \\phi'(a^{(t)}),
 
     where :math:`W^T\\delta^{(t+1)} = (\\partial h^{(t+1)}/\\partial h^{(t)})^T
-    \\nabla_{h^{(t+1)}}\\mathcal L`.  The shared weights collect one term per step:
+    \\nabla_{h^{(t+1)}}\\mathcal L` and the derivative of the activation is
+    taken at the pre-activation, through the stored output: :math:`\\phi'(a) = 1
+    - h^2` for tanh, :math:`[h > 0]` for ReLU.  The shared weights collect one term per step:
 
     .. math::
 
@@ -220,6 +234,8 @@ def rnn_backward(grad_y, x, h0, h, U, W, V, grad_h_last=None):
     grad_h_last : array_like, shape (N, H), optional
         Extra gradient on the last hidden state :math:`h^{(T)}` (for models
         that read only the final state); None means zeros.
+    activation : {"tanh", "relu"}, default "tanh"
+        The hidden activation of the forward pass.
 
     Returns
     -------
@@ -253,6 +269,7 @@ def rnn_backward(grad_y, x, h0, h, U, W, V, grad_h_last=None):
     >>> [g.shape for g in grads]
     [(3, 6, 2), (3, 5), (5, 2), (5, 5), (5,), (1, 5), (1,)]
     """
+    relu = _is_relu(activation)
     dtype = common_float_dtype(grad_y, x, h0, h, U, W, V, grad_h_last)
     grad_y, x, h0, h, U, W, V = _convert(
         [("grad_y", grad_y), ("x", x), ("h0", h0), ("h", h), ("U", U), ("W", W), ("V", V)],
@@ -283,7 +300,7 @@ def rnn_backward(grad_y, x, h0, h, U, W, V, grad_h_last=None):
     grad_V = np.zeros((O, H), dtype=dtype)
     grad_c = np.zeros(O, dtype=dtype)
     _rnn.rnn_backward_fast(
-        grad_y, x, h0, h, U, W, V, grad_h_last,
+        grad_y, x, h0, h, U, W, V, relu, grad_h_last,
         grad_x, grad_h0, grad_U, grad_W, grad_b, grad_V, grad_c,
     )
     return grad_x, grad_h0, grad_U, grad_W, grad_b, grad_V, grad_c
@@ -301,7 +318,7 @@ def _matrix_norms(jac, ord):
     return np.linalg.norm(jac, ord=2, axis=(1, 2))
 
 
-def rnn_gradient_norms(x, h0, U, W, b, ord=2):
+def rnn_gradient_norms(x, h0, U, W, b, ord=2, activation="tanh"):
     """How the gradient of the last hidden state fades (or blows up) with the lag.
 
     Returns :math:`\\lVert \\partial h^{(T)} / \\partial h^{(T-s)} \\rVert` for every
@@ -311,11 +328,12 @@ def rnn_gradient_norms(x, h0, U, W, b, ord=2):
     .. math::
 
         \\frac{\\partial h^{(T)}}{\\partial h^{(T-s)}}
-        = \\prod_{t=T-s+1}^{T} \\mathrm{diag}\\bigl(1 - (h^{(t)})^2\\bigr)\\, W ,
+        = \\prod_{t=T-s+1}^{T} \\mathrm{diag}\\bigl(\\phi'(a^{(t)})\\bigr)\\, W ,
 
-    a product of :math:`s` matrices: when the spectral radius of :math:`W` is
-    below one the norm decays geometrically in :math:`s` (vanishing gradients);
-    well above one it can grow until the tanh saturates (exploding gradients).
+    a product of :math:`s` matrices (:math:`\\phi' = 1 - (h^{(t)})^2` for tanh):
+    when the spectral radius of :math:`W` is below one the norm decays
+    geometrically in :math:`s` (vanishing gradients); well above one it can
+    grow until the tanh saturates (exploding gradients).
     BPTT multiplies the loss gradient by exactly these matrices.
 
     Parameters
@@ -328,6 +346,8 @@ def rnn_gradient_norms(x, h0, U, W, b, ord=2):
         As in :func:`rnn_forward` (the output layer plays no part).
     ord : {2, 'fro'}, default 2
         Spectral norm (largest singular value) or Frobenius norm.
+    activation : {"tanh", "relu"}, default "tanh"
+        The hidden activation, as in :func:`rnn_forward`.
 
     Returns
     -------
@@ -361,6 +381,7 @@ def rnn_gradient_norms(x, h0, U, W, b, ord=2):
     True
     """
     _check_ord(ord)
+    relu = _is_relu(activation)
     dtype = common_float_dtype(x, h0, U, W, b)
     x, h0, U, W, b = _convert([("x", x), ("h0", h0), ("U", U), ("W", W), ("b", b)], dtype)
     N, T, D, H = _sequence_sizes(x, h0)
@@ -371,7 +392,7 @@ def rnn_gradient_norms(x, h0, U, W, b, ord=2):
     h = np.empty((N, T, H), dtype=dtype)
     # no output layer: O = 0
     _rnn.rnn_forward_fast(
-        x, h0, U, W, b, np.zeros((0, H), dtype), np.zeros(0, dtype), h,
+        x, h0, U, W, b, np.zeros((0, H), dtype), np.zeros(0, dtype), relu, h,
         np.empty((N, T, 0), dtype),
     )
     norms = np.empty((N, T + 1), dtype=dtype)
@@ -379,7 +400,7 @@ def rnn_gradient_norms(x, h0, U, W, b, ord=2):
     norms[:, 0] = _matrix_norms(jac, ord)
     nxt = np.empty_like(jac)
     for s in range(1, T + 1):
-        _rnn.rnn_jacobian_step(jac, np.ascontiguousarray(h[:, T - s]), W, nxt)
+        _rnn.rnn_jacobian_step(jac, np.ascontiguousarray(h[:, T - s]), W, relu, nxt)
         jac, nxt = nxt, jac
         norms[:, s] = _matrix_norms(jac, ord)
     return norms

@@ -6,8 +6,15 @@ step ``t``, with :math:`h^{(0)}` the initial state ``h0``:
 .. math::
 
     a^{(t)} = U x^{(t)} + W h^{(t-1)} + b, \\qquad
-    h^{(t)} = \\tanh(a^{(t)}), \\qquad
-    y^{(t)} = V h^{(t)} + c .
+    h^{(t)} = \\phi(a^{(t)}), \\qquad
+    y^{(t)} = V h^{(t)} + c ,
+
+where :math:`\\phi` is :math:`\\tanh` (the lecture's choice) or, with the
+kernels' ``relu`` flag set, :math:`\\max(a, 0)` (the activation of the
+lecture's Keras ``SimpleRNN`` example).  Both derivatives can be written
+through the output, which is all the backward kernels keep:
+:math:`\\tanh'(a) = 1 - h^2` and :math:`\\max(\\cdot, 0)'(a) = [a > 0] = [h > 0]`
+(taken as 0 at :math:`a = 0`, as PyTorch does).
 
 Arrays are batch-first and 0-based in time: ``x[n, t]`` is :math:`x^{(t+1)}`,
 ``h[n, t]`` is :math:`h^{(t+1)}`, so ``h[n, t - 1]`` is the previous state and
@@ -54,14 +61,18 @@ __all__ = [
 
 
 @jit
-def rnn_forward_reference(x, h0, U, W, b, V, c, h, y):
-    """Fill ``h (N, T, H)`` and ``y (N, T, O)`` from the recurrence above."""
+def rnn_forward_reference(x, h0, U, W, b, V, c, relu, h, y):
+    """Fill ``h (N, T, H)`` and ``y (N, T, O)`` from the recurrence above.
+
+    ``relu`` chooses :math:`\\phi = \\max(\\cdot, 0)` instead of :math:`\\tanh`.
+    """
     N, T, D = x.shape
     H = h0.shape[1]
     O = c.shape[0]
+    zero = x.dtype.type(0)
     for n in range(N):
         for t in range(T):
-            # a^(t) = U x^(t) + W h^(t-1) + b ;  h^(t) = tanh(a^(t))
+            # a^(t) = U x^(t) + W h^(t-1) + b ;  h^(t) = phi(a^(t))
             for i in range(H):
                 a_i = b[i]
                 for d in range(D):
@@ -69,7 +80,7 @@ def rnn_forward_reference(x, h0, U, W, b, V, c, h, y):
                 for j in range(H):
                     h_prev_j = h0[n, j] if t == 0 else h[n, t - 1, j]
                     a_i += W[i, j] * h_prev_j
-                h[n, t, i] = np.tanh(a_i)
+                h[n, t, i] = max(a_i, zero) if relu else np.tanh(a_i)
             # y^(t) = V h^(t) + c
             for k in range(O):
                 y_k = c[k]
@@ -87,6 +98,7 @@ def rnn_backward_reference(
     U,
     W,
     V,
+    relu,
     grad_h_last,
     grad_x,
     grad_h0,
@@ -103,8 +115,9 @@ def rnn_backward_reference(
     * ``grad_h`` :math:`= \\nabla_{h^{(t)}}\\mathcal L = V^T \\nabla_{y^{(t)}}\\mathcal L
       + W^T \\nabla_{a^{(t+1)}}\\mathcal L` (plus ``grad_h_last`` at ``t = T``),
     * ``grad_a`` :math:`= \\nabla_{a^{(t)}}\\mathcal L = \\nabla_{h^{(t)}}\\mathcal L
-      \\odot (1 - h^{(t)}\\odot h^{(t)})`, the tanh derivative taken at the
-      pre-activation (written through :math:`h = \\tanh a`),
+      \\odot \\phi'(a^{(t)})`, the derivative taken at the pre-activation and
+      written through the output: :math:`1 - h^{(t)}\\odot h^{(t)}` for tanh,
+      :math:`[h^{(t)} > 0]` for ReLU (``relu``),
 
     and every weight gradient is a sum over the steps.
     """
@@ -129,7 +142,9 @@ def rnn_backward_reference(
                         g_i += W[j, i] * grad_a_next[j]
                 grad_h[i] = g_i
             for i in range(H):
-                grad_a[i] = grad_h[i] * (one - h[n, t, i] * h[n, t, i])
+                h_i = h[n, t, i]
+                dphi = (one if h_i > zero else zero) if relu else one - h_i * h_i
+                grad_a[i] = grad_h[i] * dphi
             # gradients of the shared weights: one term per step, summed over t
             for k in range(O):
                 grad_c[k] += grad_y[n, t, k]
@@ -316,7 +331,7 @@ def weight_gradients_fast(g_in, g_rec, x, h0, h, grad_in, grad_rec, grad_b_in, g
 
 
 @pjit
-def rnn_forward_fast(x, h0, U, W, b, V, c, h, y):
+def rnn_forward_fast(x, h0, U, W, b, V, c, relu, h, y):
     """Same result as :func:`rnn_forward_reference`, vectorizable loop order.
 
     The products go through :func:`add_mat_t_vec` on transposed weight copies;
@@ -328,6 +343,7 @@ def rnn_forward_fast(x, h0, U, W, b, V, c, h, y):
     WT = np.ascontiguousarray(W.T)  # (H, H)
     VT = np.ascontiguousarray(V.T)  # (H, O)
     one = x.dtype.type(1)
+    zero = x.dtype.type(0)
     single = x.itemsize == 4
     for n in prange(N):
         a = np.empty_like(b)
@@ -336,8 +352,12 @@ def rnn_forward_fast(x, h0, U, W, b, V, c, h, y):
             a[:] = b
             add_mat_t_vec(UT, x[n, t], a)
             add_mat_t_vec(WT, h_prev, a)
-            for i in range(H):
-                h[n, t, i] = tanh_fast(a[i], one, single)
+            if relu:
+                for i in range(H):
+                    h[n, t, i] = max(a[i], zero)
+            else:
+                for i in range(H):
+                    h[n, t, i] = tanh_fast(a[i], one, single)
             y[n, t, :] = c
             add_mat_t_vec(VT, h[n, t], y[n, t])
 
@@ -351,6 +371,7 @@ def rnn_backward_fast(
     U,
     W,
     V,
+    relu,
     grad_h_last,
     grad_x,
     grad_h0,
@@ -370,6 +391,7 @@ def rnn_backward_fast(
     H = h0.shape[1]
     O = V.shape[0]
     one = x.dtype.type(1)
+    zero = x.dtype.type(0)
     grad_a = np.empty_like(h)  # nabla_{a^(t)} L for every sequence and step
     for n in prange(N):
         g = np.empty_like(h0[0])
@@ -383,7 +405,8 @@ def rnn_backward_fast(
             add_mat_t_vec(V, grad_y[n, t], g)
             for i in range(H):
                 h_i = h[n, t, i]
-                grad_a[n, t, i] = g[i] * (one - h_i * h_i)
+                dphi = (one if h_i > zero else zero) if relu else one - h_i * h_i
+                grad_a[n, t, i] = g[i] * dphi
             grad_x[n, t, :] = 0
             add_mat_t_vec(U, grad_a[n, t], grad_x[n, t])
         grad_h0[n, :] = 0
@@ -400,15 +423,17 @@ def rnn_backward_fast(
 
 
 @jit
-def rnn_jacobian_step(jac, h_t, W, out):
+def rnn_jacobian_step(jac, h_t, W, relu, out):
     """One more factor of :math:`\\partial h^{(T)}/\\partial h^{(t-1)}`, for every sequence.
 
-    From :math:`h^{(t)} = \\tanh(U x^{(t)} + W h^{(t-1)} + b)` the one-step
-    Jacobian is :math:`\\partial h^{(t)}/\\partial h^{(t-1)} = \\mathrm{diag}(1 - h^{(t)}
-    \\odot h^{(t)})\\, W`, so with ``jac[n]`` :math:`= \\partial h^{(T)}/\\partial h^{(t)}`
-    and ``h_t[n]`` :math:`= h^{(t)}` (both for sequence ``n``) this writes
+    From :math:`h^{(t)} = \\phi(U x^{(t)} + W h^{(t-1)} + b)` the one-step
+    Jacobian is :math:`\\partial h^{(t)}/\\partial h^{(t-1)} =
+    \\mathrm{diag}(\\phi'(a^{(t)}))\\, W`, with :math:`\\phi' = 1 - h^{(t)} \\odot h^{(t)}`
+    for tanh and :math:`[h^{(t)} > 0]` for ReLU (``relu``).  So with ``jac[n]``
+    :math:`= \\partial h^{(T)}/\\partial h^{(t)}` and ``h_t[n]`` :math:`= h^{(t)}`
+    (both for sequence ``n``) this writes
 
-    ``out[n] = jac[n] @ diag(1 - h_t[n] ** 2) @ W``
+    ``out[n] = jac[n] @ diag(phi'(a)) @ W``
     :math:`= \\partial h^{(T)}/\\partial h^{(t-1)}`.
 
     Shapes: ``jac``, ``out`` ``(N, H, H)``; ``h_t`` ``(N, H)``; ``W`` ``(H, H)``.
@@ -421,6 +446,8 @@ def rnn_jacobian_step(jac, h_t, W, out):
             for j in range(H):
                 out[n, i, j] = zero
             for k in range(H):
-                p_ik = jac[n, i, k] * (one - h_t[n, k] * h_t[n, k])
+                h_k = h_t[n, k]
+                dphi = (one if h_k > zero else zero) if relu else one - h_k * h_k
+                p_ik = jac[n, i, k] * dphi
                 for j in range(H):
                     out[n, i, j] += p_ik * W[k, j]

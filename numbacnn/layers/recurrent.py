@@ -67,15 +67,17 @@ class _Recurrent(Layer):
 
 
 class SimpleRNN(_Recurrent):
-    r"""The lecture's (Elman) recurrent layer with a tanh state.
+    r"""The lecture's (Elman) recurrent layer.
 
     .. math::
 
-        h^{(t)} = \tanh\bigl(U x^{(t)} + W h^{(t-1)} + b\bigr),\qquad h^{(0)} = 0,
+        h^{(t)} = \phi\bigl(U x^{(t)} + W h^{(t-1)} + b\bigr),\qquad h^{(0)} = 0,
 
     with ``U (units, D)``, ``W (units, units)``, ``b (units,)``.  The lecture's
     output map :math:`y^{(t)} = V h^{(t)} + c` is the :class:`Dense` layer
     that usually follows.  ``U`` is Glorot-initialised, ``W`` orthogonal.
+    :math:`\phi` is :math:`\tanh` (the lecture's recurrence) or
+    :math:`\max(\cdot, 0)` (the lecture's Keras ``SimpleRNN(..., activation='relu')``).
 
     Parameters
     ----------
@@ -83,8 +85,8 @@ class SimpleRNN(_Recurrent):
         Size of the hidden state.
     return_sequences : bool, default False
         Return every state ``(N, T, units)`` instead of the last ``(N, units)``.
-    activation : "tanh"
-        The state nonlinearity; the kernels implement tanh only.
+    activation : {"tanh", "relu"}, default "tanh"
+        The state nonlinearity :math:`\phi`.
     l2 : float, optional
         Per-layer L2 strength on ``U`` and ``W``, overriding the model's.
     """
@@ -93,14 +95,14 @@ class SimpleRNN(_Recurrent):
 
     def __init__(self, units, return_sequences=False, activation="tanh", *, l2=None):
         super().__init__(units, return_sequences, l2=l2)
-        if activation != "tanh" and not (
-            isinstance(activation, dict) and activation.get("name") == "tanh"
-        ):
+        # a saved config may spell it as {"name": ...}, like the other layers' activations
+        name = activation.get("name") if isinstance(activation, dict) else activation
+        if name not in ("tanh", "relu"):
             raise ValueError(
-                f"SimpleRNN supports activation='tanh' only (the recurrence kernel is "
-                f"written for tanh); got activation={activation!r}"
+                f"SimpleRNN's activation must be 'tanh' or 'relu' (the two the recurrence "
+                f"kernels implement); got activation={activation!r}"
             )
-        self.activation = "tanh"
+        self.activation = name
 
     def _init_params(self, input_shape, rng):
         D, H = input_shape[1], self.units
@@ -113,7 +115,8 @@ class SimpleRNN(_Recurrent):
     def forward(self, x):
         h0 = self._zeros_state(x)
         p = self.params
-        h, _ = F.rnn_forward(x, h0, p["U"], p["W"], p["b"], self._V, self._c)
+        h, _ = F.rnn_forward(x, h0, p["U"], p["W"], p["b"], self._V, self._c,
+                             activation=self.activation)
         self._cache = (x, h0, h)
         return self._output(h)
 
@@ -123,13 +126,13 @@ class SimpleRNN(_Recurrent):
         p = self.params
         grad_y = self._grad_h(grad_out, h.shape)
         grad_x, _, grad_U, grad_W, grad_b, _, _ = F.rnn_backward(
-            grad_y, x, h0, h, p["U"], p["W"], self._V
+            grad_y, x, h0, h, p["U"], p["W"], self._V, activation=self.activation
         )
         self.grads = {"U": grad_U, "W": grad_W, "b": grad_b}
         return grad_x
 
     def get_config(self):
-        return {**super().get_config(), "activation": "tanh"}
+        return {**super().get_config(), "activation": self.activation}
 
 
 class LSTM(_Recurrent):
