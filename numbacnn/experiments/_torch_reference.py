@@ -18,7 +18,7 @@ import torch
 from torch import nn
 
 __all__ = [
-    "set_threads",
+    "start_threads",
     "digits_cnn",
     "lecture_cnn",
     "small_cnn",
@@ -31,9 +31,11 @@ __all__ = [
 ]
 
 
-def set_threads(n):
-    """Use ``n`` intra-op threads (the experiments match numba's thread count)."""
+def start_threads(n):
+    """Use ``n`` intra-op threads and start the pool now (see ``_common.torch_reference``)."""
     torch.set_num_threads(int(n))
+    # an element-wise op above torch's grain size runs on the OpenMP pool, starting it
+    torch.ones(1 << 18).mul_(2.0)
 
 
 def _affine(layer, he):

@@ -15,7 +15,15 @@ are reported.  See :doc:`/experiments`.
 
 import numpy as np
 
-from ._common import ExperimentResult, Timer, accuracy, fast_mode, mean_std, new_figure
+from ._common import (
+    ExperimentResult,
+    Timer,
+    accuracy,
+    fast_mode,
+    mean_std,
+    new_figure,
+    torch_reference,
+)
 
 __all__ = [
     "digits_grid_search",
@@ -32,28 +40,6 @@ def _split(X, y, test_size, seed):
     from sklearn.model_selection import train_test_split
 
     return train_test_split(X, y, test_size=test_size, random_state=seed)
-
-
-def _torch(threads=None):
-    """The torch reference module, set to numba's thread count (a fair comparison).
-
-    numba's and torch's OpenMP runtimes share the process.  The experiments
-    switch between the two libraries only between whole training runs (a
-    grid cell, a seed, a model), and under the default OpenMP wait policy
-    neither slows the other there: measured on the 2-core machine, the digits
-    cell (20 epochs) took numbacnn 0.33 s and torch 0.29-0.42 s interleaved in
-    one process, no slower than either alone (0.40-0.48 s and 0.44-0.50 s).
-    ``OMP_WAIT_POLICY=PASSIVE`` would instead slow both about twofold on these
-    small batches (0.57 s and 0.82 s), so the experiments leave the policy
-    alone.  The micro-benchmarks in ``benchmarks/``, which alternate calls,
-    choose their policy per benchmark.
-    """
-    import numba
-
-    from . import _torch_reference as tr
-
-    tr.set_threads(threads or numba.get_num_threads())
-    return tr
 
 
 # --------------------------------------------------------------------------- 1: digits
@@ -133,7 +119,7 @@ def digits_grid_search(eta_vals=None, lmbd_vals=None, epochs=None, batch_size=10
     train_acc, test_acc = np.full(shape, np.nan), np.full(shape, np.nan)
     torch_test = np.full(shape, np.nan)
     total, torch_total = 0.0, 0.0
-    tr = _torch() if compare_torch else None
+    tr = torch_reference() if compare_torch else None
     for i, eta in enumerate(eta_vals):
         for j, lmbd in enumerate(lmbd_vals):
             model = _digits_model(float(eta), float(lmbd), seed)
@@ -256,7 +242,7 @@ def lecture_cnn_mnist(seeds=None, epochs=None, batches=10, n_subset=None, fast=N
     if n_subset is None and fast:
         n_subset = 2000
     tests, trains, times, torch_tests, torch_times, curves = [], [], [], [], [], []
-    tr = _torch() if compare_torch else None
+    tr = torch_reference() if compare_torch else None
     for seed in seeds:
         X_tr, X_te, y_tr, y_te = _mnist_split(seed, n_subset)
         # float64, as the lecture's NumPy code
@@ -368,7 +354,7 @@ def small_cnn_mnist(seeds=None, epochs=None, batch_size=64, n_subset=None, fast=
         epochs = 2 if fast else 15
     if n_subset is None and fast:
         n_subset = 2000
-    tr = _torch() if compare_torch else None
+    tr = torch_reference() if compare_torch else None
     runs = []
     for seed in seeds:
         X_tr, X_te, y_tr, y_te = _mnist_split(seed, n_subset)
@@ -430,7 +416,7 @@ def fashion_mnist(epochs=None, batch_size=64, seed=0, n_train=None, n_test=None,
     X_tr, y_tr = load_fashion_mnist(path, split="train")
     X_te, y_te = load_fashion_mnist(path, split="test")
     X_tr, y_tr, X_te, y_te = X_tr[:n_train], y_tr[:n_train], X_te[:n_test], y_te[:n_test]
-    tr = _torch() if compare_torch else None
+    tr = torch_reference() if compare_torch else None
     run = _train_small_cnn(X_tr, y_tr, X_te, y_te, epochs, batch_size, seed, tr)
     return _small_cnn_result("fashion_mnist", "Experiment 4: the small CNN on Fashion-MNIST",
                              [run], (seed,), epochs, batch_size, len(X_tr), len(X_te), fast)
@@ -462,6 +448,7 @@ def cifar10(path=None, epochs=None, batch_size=32, timing_batches=None, n_train=
     from ..optimizers import Adam
 
     fast = fast_mode(fast)
+    tr = torch_reference() if compare_torch else None
     if epochs is None:
         epochs = 1 if fast else 10
     if timing_batches is None:
@@ -486,8 +473,7 @@ def cifar10(path=None, epochs=None, batch_size=32, timing_batches=None, n_train=
     steps = -(-50000 // batch_size)
     numbers = {"parameters": n_params, f"seconds per batch of {batch_size}": per_batch,
                "extrapolated seconds per epoch (50,000 images)": per_batch * steps}
-    if compare_torch:
-        tr = _torch()
+    if tr is not None:
         r = tr.train(tr.cifar_cnn(), Xr, yr, task="classify", optimizer="adam", eta=1e-3,
                      epochs=2, batch_size=batch_size, seed=seed, dtype=np.float32)
         t_batch = r["epoch_seconds"][1] / (len(Xr) // batch_size)

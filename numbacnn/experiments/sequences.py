@@ -14,7 +14,7 @@ results.
 
 import numpy as np
 
-from ._common import ExperimentResult, Timer, fast_mode, new_figure
+from ._common import ExperimentResult, Timer, fast_mode, new_figure, torch_reference
 
 __all__ = ["noisy_sine", "oscillator", "vanishing_gradients", "sine_data", "oscillator_data"]
 
@@ -103,6 +103,7 @@ def noisy_sine(epochs=None, batch_size=16, eta=1e-3, seed=0, n=1000, n_train=800
         ``numbers``: test MSE of both RNN readings and of every baseline.
     """
     fast = fast_mode(fast)
+    tr = torch_reference() if compare_torch else None
     if epochs is None:
         epochs = 15 if fast else 100
     d = sine_data(n=n, n_train=n_train, step=step, seed=seed)
@@ -121,9 +122,7 @@ def noisy_sine(epochs=None, batch_size=16, eta=1e-3, seed=0, n=1000, n_train=800
         numbers[f"RNN test MSE ({reading} reading)"] = mse
         numbers[f"RNN train seconds ({reading} reading)"] = tm.seconds
         row = {"predictor": f"SimpleRNN, {reading} reading {shape}", "test MSE": mse}
-        if compare_torch:
-            from . import _torch_reference as tr
-
+        if tr is not None:
             r = tr.train(tr.sine_rnn(shape[1]), Xtr, d["y_train"][:, None], task="regress",
                          optimizer="rmsprop", eta=eta, epochs=epochs, batch_size=batch_size,
                          seed=seed, dtype=np.float64, X_test=Xte, y_test=d["y_test"][:, None])
@@ -247,6 +246,7 @@ def oscillator(epochs=None, kinds=("rnn", "lstm", "gru"), hidden=64, length=20, 
     from ..datasets import sliding_windows
 
     fast = fast_mode(fast)
+    tr = torch_reference() if compare_torch else None
     if epochs is None:
         epochs = 10 if fast else 150
     if target not in ("increment", "state"):
@@ -292,10 +292,7 @@ def oscillator(epochs=None, kinds=("rnn", "lstm", "gru"), hidden=64, length=20, 
         row = {"model": kind.upper(), "one-step test MSE": one_step,
                f"{rollout_steps}-step rollout MSE(x)": roll_mse,
                "s/epoch": tm.seconds / epochs}
-        if compare_torch:
-            from .images import _torch
-
-            tr = _torch()
+        if tr is not None:
             net = tr.oscillator_net(kind, hidden=hidden)
             r = tr.train(net, Xtr, Ttr, task="regress", optimizer="adam", eta=eta,
                          epochs=epochs, batch_size=batch_size, seed=seed, dtype=np.float64)

@@ -20,7 +20,7 @@ import time
 import numpy as np
 
 from . import lecture_style as ls
-from ._common import ExperimentResult, Timer, fast_mode
+from ._common import ExperimentResult, Timer, fast_mode, torch_reference
 
 __all__ = ["speed_table", "median_time"]
 
@@ -85,11 +85,7 @@ def speed_table(batch=64, loop_samples=None, repeat=None, epoch_images=None, see
     repeat = repeat or (2 if fast else 5)
     epoch_images = epoch_images or (256 if fast else 7500)
     rng = np.random.default_rng(seed)
-    tr = None
-    if compare_torch:
-        from .images import _torch
-
-        tr = _torch()
+    tr = torch_reference() if compare_torch else None
     rows = []
 
     def add(name, shape, nb_f, nb_fb, loops_fb, im2col_fb, torch_fb):
