@@ -180,10 +180,11 @@ def speed_table(batch=64, loop_samples=None, repeat=None, epoch_images=None, see
         "the batch).",
         "The NumPy epoch estimates count only the conv and pool layers, so they are lower "
         "bounds on a full NumPy epoch.",
-        "The SimpleRNN row times rnn_forward/rnn_backward as the SimpleRNN layer calls them: "
-        "with the lecture's output map y = V h + c at V = I, which is how the layer hands "
-        "per-step gradients to the kernel.  That is about twice the matrix-vector work of "
-        "the NumPy and torch rows, which stop at h; the NumPy RNN is also not a loop "
+        "The SimpleRNN row times rnn_forward/rnn_backward with a gradient on every state, "
+        "as SimpleRNN(return_sequences=True) calls them: through the lecture's output map "
+        "y = V h + c at V = I, the kernels' way in for per-step gradients.  That is about "
+        "twice the matrix-vector work of the NumPy and torch rows, which stop at h (a "
+        "SimpleRNN that returns only its last state skips V).  The NumPy RNN is not a loop "
         "style but one batched matrix product per step.",
     ]
     return ExperimentResult(

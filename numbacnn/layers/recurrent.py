@@ -108,9 +108,14 @@ class SimpleRNN(_Recurrent):
         D, H = input_shape[1], self.units
         U, W = self._block_weights(rng, D)
         self.params = {"U": U, "W": W, "b": np.zeros(H, dtype=self.dtype)}
-        # the kernel also computes the lecture's y = V h + c; with V = I and c = 0, y = h
-        self._V = np.eye(H, dtype=self.dtype)
-        self._c = np.zeros(H, dtype=self.dtype)
+        # The kernels also compute the lecture's output y = V h + c, whose gradient is
+        # their only way in for a gradient on every state: with V = I and c = 0, y = h.
+        # Reading only the last state, the gradient enters through grad_h_last instead,
+        # and a single zero output row (O = 1) saves the H x H product of V = I per step.
+        O = H if self.return_sequences else 1
+        self._V = np.eye(H, dtype=self.dtype) if self.return_sequences else np.zeros(
+            (1, H), dtype=self.dtype)
+        self._c = np.zeros(O, dtype=self.dtype)
 
     def forward(self, x):
         h0 = self._zeros_state(x)
@@ -124,9 +129,15 @@ class SimpleRNN(_Recurrent):
         self._require_forward("_cache")
         x, h0, h = self._cache
         p = self.params
-        grad_y = self._grad_h(grad_out, h.shape)
+        N, T, _ = h.shape
+        if self.return_sequences:
+            grad_y, grad_h_last = np.asarray(grad_out, dtype=self.dtype), None
+        else:
+            grad_y = np.zeros((N, T, 1), dtype=self.dtype)
+            grad_h_last = np.asarray(grad_out, dtype=self.dtype)
         grad_x, _, grad_U, grad_W, grad_b, _, _ = F.rnn_backward(
-            grad_y, x, h0, h, p["U"], p["W"], self._V, activation=self.activation
+            grad_y, x, h0, h, p["U"], p["W"], self._V, grad_h_last=grad_h_last,
+            activation=self.activation,
         )
         self.grads = {"U": grad_U, "W": grad_W, "b": grad_b}
         return grad_x
