@@ -29,13 +29,14 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 import argparse
 import platform
 import sys
-import time
 
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import _baselines  # noqa: E402
+
+from numbacnn.experiments.speed import median_time  # noqa: E402
 
 CASES = {
     "a": dict(N=256, C=1, H=28, W=28, F=32, k=3, padding=1, stride=1),
@@ -51,16 +52,6 @@ TARGETS = {
     ("float64", "forward"): {c: 1.0 for c in CASES},
     ("float64", "backward"): {c: 1.5 for c in CASES},
 }
-
-
-def median_time(fn, repeat):
-    fn()  # warm-up: compilation / cache load / allocator, not timed
-    times = []
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return float(np.median(times))
 
 
 def _check(name, got, ref, dtype):

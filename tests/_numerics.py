@@ -1,4 +1,4 @@
-"""Finite-difference oracle shared by the recurrent-kernel tests (code unlike the kernels)."""
+"""Finite-difference oracle shared by the kernel tests (code unlike the kernels)."""
 
 import numpy as np
 

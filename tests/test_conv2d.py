@@ -14,6 +14,7 @@ import autograd
 import autograd.numpy as anp
 import numpy as np
 import pytest
+from _numerics import central_difference
 from hypothesis import given
 from hypothesis import strategies as st
 from numpy.lib.stride_tricks import sliding_window_view
@@ -201,22 +202,6 @@ def test_backward_matches_autograd(geom, seed):
     np.testing.assert_allclose(gb, gb_ref, rtol=1e-10, atol=1e-12)
 
 
-def _numeric_grad(fun, a, h):
-    """Central differences of the scalar ``fun`` with respect to every entry of ``a``."""
-    grad = np.zeros_like(a)
-    it = np.nditer(a, flags=["multi_index"])
-    for _ in it:
-        idx = it.multi_index
-        old = a[idx]
-        a[idx] = old + h
-        up = fun()
-        a[idx] = old - h
-        down = fun()
-        a[idx] = old
-        grad[idx] = (up - down) / (2 * h)
-    return grad
-
-
 @given(geom=geometries(max_batch=2, max_chan=2, max_k=3, max_extra=2), seed=st.integers(0, 2**16))
 def test_backward_matches_finite_differences(geom, seed):
     x, w, b = _operands(geom, seed)
@@ -230,7 +215,7 @@ def test_backward_matches_finite_differences(geom, seed):
     h = 1e-4
     gx, gw, gb = conv2d_backward(G, x, w, **kw)
     for analytic, arr in ((gx, x), (gw, w), (gb, b)):
-        numeric = _numeric_grad(loss, arr, h)
+        numeric = central_difference(loss, arr, eps=h)
         scale = max(1.0, np.abs(numeric).max())
         # the loss is linear in each argument, so central differences are exact
         # up to rounding: error ~ eps * |loss| / h
