@@ -16,6 +16,10 @@ __all__ = [
     "check_nonempty",
     "as_pair",
     "check_choice",
+    "check_int",
+    "check_real",
+    "check_finite_array",
+    "check_seed",
 ]
 
 
@@ -94,3 +98,62 @@ def check_choice(value, name, choices):
     if not isinstance(value, str) or value not in choices:
         opts = ", ".join(repr(c) for c in choices)
         raise ValueError(f"{name} must be one of {opts}; got {value!r}")
+
+
+def _is_int(value):
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
+
+
+def check_int(value, name, minimum=None):
+    """Return ``value`` as an ``int``, raising unless it is an integer ``>= minimum``.
+
+    ``bool`` is refused: ``True`` is an ``int`` to Python but never a sensible size.
+    """
+    if not _is_int(value):
+        raise TypeError(f"{name} must be an integer; got {value!r}")
+    if minimum is not None and value < minimum:
+        raise ValueError(f"{name} must be an integer >= {minimum}; got {value!r}")
+    return int(value)
+
+
+def check_real(value, name, low=None, high=None, low_open=False, high_open=False,
+               allow_none=False):
+    """Return ``value`` as a finite ``float`` inside the stated interval.
+
+    ``low``/``high`` are bounds (``None``: unbounded); ``low_open``/``high_open``
+    exclude the bound itself.  With ``allow_none``, ``None`` is passed through.
+    """
+    if value is None and allow_none:
+        return None
+    if (not isinstance(value, numbers.Real) or isinstance(value, bool)
+            or not np.isfinite(value)):
+        raise ValueError(f"{name} must be a finite real number; got {value!r}")
+    too_low = low is not None and (value <= low if low_open else value < low)
+    too_high = high is not None and (value >= high if high_open else value > high)
+    if too_low or too_high:
+        left = "(" if low_open else "["
+        right = ")" if high_open else "]"
+        lo = "-inf" if low is None else f"{low:g}"
+        hi = "inf" if high is None else f"{high:g}"
+        raise ValueError(f"{name} must lie in {left}{lo}, {hi}{right}; got {value!r}")
+    return float(value)
+
+
+def check_finite_array(X, name):
+    """Raise ``ValueError`` naming the first sample (axis 0) that holds NaN or inf."""
+    bad = ~np.isfinite(X)
+    if bad.any():
+        first = int(np.argwhere(bad.reshape(X.shape[0], -1).any(axis=1))[0, 0])
+        raise ValueError(
+            f"{name} contains {int(bad.sum())} NaN or infinite values (first in sample "
+            f"{first}); remove or impute them before training"
+        )
+
+
+def check_seed(seed, name="seed"):
+    """``None`` or an integer ``>= 0`` (what ``numpy.random.SeedSequence`` accepts)."""
+    if seed is None:
+        return None
+    if not _is_int(seed) or seed < 0:
+        raise ValueError(f"{name} must be None or an integer >= 0; got {seed!r}")
+    return int(seed)
