@@ -6,10 +6,12 @@ Three things here are unusual and deliberate:
   ``jupyter-server-mathjax`` are copied into ``_static/mathjax`` of the HTML
   build, and ``mathjax_path`` points there, so the built site loads no script
   from the internet (``tools/check_docs_browser.py`` checks this).
-* The notebooks live in ``notebooks/`` at the repository root, stored without
-  outputs.  They are copied into ``docs/notebooks/`` (ignored by git) at
-  configuration time and executed by myst-nb during the build, in fast mode
-  (``NUMBACNN_FAST=1`` is set by the ``docs`` tox env).
+* The notebooks live in ``notebooks/`` at the repository root: each is a
+  percent-format ``.py`` source paired with an ``.ipynb`` stored without
+  outputs.  Only the ``.ipynb`` are copied into ``docs/notebooks/`` (ignored by
+  git) at configuration time and executed by myst-nb during the build, in fast
+  mode (``NUMBACNN_FAST=1`` is set by the ``docs`` tox env); the ``.py`` never
+  reach the source tree, so no page is built twice.
 * The API reference lists every name in the ``__all__`` of each public module.
   ``docs/api/reference.rst`` is written here from those lists (ignored by git),
   so a new public function cannot be left out of the docs.
@@ -264,7 +266,7 @@ NOTEBOOKS_DST = DOCS / "notebooks"
 
 
 def _sync_notebooks():
-    """Copy notebooks/*.ipynb into docs/notebooks/ (a build input, ignored by git)."""
+    """Copy notebooks/*.ipynb (not their paired .py) into docs/notebooks/, ignored by git."""
     NOTEBOOKS_DST.mkdir(exist_ok=True)
     wanted = {p.name: p for p in sorted(NOTEBOOKS_SRC.glob("*.ipynb"))}
     for old in NOTEBOOKS_DST.glob("*.ipynb"):
