@@ -2,7 +2,7 @@
 
 Usage (the machine may be shared: hold the benchmark lock)::
 
-    flock /tmp/numbacnn-bench.lock python benchmarks/bench_signal_pool.py [--out PATH.md]
+    flock /tmp/numbacnn-bench.lock python lab/bench_signal_pool.py [--out PATH.md]
 
 What is timed (every alternative in the same run, alternating call by call so
 that background load hits all of them alike; reported: the best of

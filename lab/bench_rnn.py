@@ -2,7 +2,7 @@
 
 Usage (the machine may be shared: hold the benchmark lock)::
 
-    flock /tmp/numbacnn-bench.lock python benchmarks/bench_rnn.py [--out PATH.md]
+    flock /tmp/numbacnn-bench.lock python lab/bench_rnn.py [--out PATH.md]
 
 For each model and dtype the script builds the torch module, copies its
 weights into numbacnn's layout, checks that outputs and every gradient agree,

@@ -3,7 +3,7 @@
 One command, every alternative timed in the same run (the machine may be
 shared, so only the ratios are meaningful)::
 
-    flock /tmp/numbacnn-bench.lock python benchmarks/bench_conv.py --out docs/_static/bench_conv.md
+    flock /tmp/numbacnn-bench.lock python lab/bench_conv.py --out docs/_generated/benchmarks/bench_conv.md
 
 Each timing is the median of ``--repeat`` calls after one warm-up call (the
 warm-up includes numba compilation or loading from cache, and is not timed).
@@ -34,9 +34,8 @@ import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-import _baselines  # noqa: E402
-
-from numbacnn.experiments.speed import median_time  # noqa: E402
+import numpy_baselines as _baselines  # noqa: E402
+from numpy_baselines import median_time  # noqa: E402
 
 CASES = {
     "a": dict(N=256, C=1, H=28, W=28, F=32, k=3, padding=1, stride=1),
