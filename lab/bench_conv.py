@@ -3,7 +3,7 @@
 One command, every alternative timed in the same run (the machine may be
 shared, so only the ratios are meaningful)::
 
-    flock /tmp/numbacnn-bench.lock python lab/bench_conv.py --out docs/_generated/benchmarks/bench_conv.md
+    flock /tmp/numbacnn-bench.lock python lab/bench_conv.py --out PATH.md
 
 Each timing is the median of ``--repeat`` calls after one warm-up call (the
 warm-up includes numba compilation or loading from cache, and is not timed).
@@ -21,9 +21,9 @@ Cases (the foundation issue's):
 import os
 
 # numba (OpenMP threading layer) and torch both leave idle OpenMP threads spinning, which
-# steals the 2 cores from whichever library is timed next.  Passive waiting keeps the
-# side-by-side timings fair (torch's float64 convolution measured 2.7x faster with it);
-# it must be set before either runtime starts.  bench_rnn.py explains its own choice.
+# steals the cores from whichever library is timed next.  Passive waiting keeps the
+# side-by-side timings fair (numbers: docs/experiments.rst, "Measurement notes"); it must
+# be set before either runtime starts.  bench_rnn.py explains its own choice.
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 import argparse
@@ -206,7 +206,7 @@ def write(rows, path, head):
                 fh.write(",".join("" if r.get(c) is None else str(r[c]) for c in cols) + "\n")
         else:
             fh.write(
-                f"Measured with `benchmarks/bench_conv.py`: {head}. Times in ms "
+                f"Measured with `lab/bench_conv.py`: {head}. Times in ms "
                 "(median, warm-up excluded).\n\n"
             )
             fh.write("| " + " | ".join(names[c] for c in cols) + " |\n")

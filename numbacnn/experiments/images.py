@@ -315,9 +315,10 @@ def epoch_time(times):
 def small_cnn_mnist(seeds=None, epochs=None, batch_size=64, n_subset=None, fast=None):
     """Experiment 3: a small CNN on the same 75/25 split of MNIST, float32.
 
-    :func:`numbacnn.architectures.small_cnn`: Conv(32, 3x3) - pool - Conv(64, 3x3) - pool - Dense(128) - Dense(10), ReLU,
-    Adam(1e-3), batch 64.  Epoch time is the median over epochs after the
-    first (which includes compilation when the cache is cold).
+    :func:`numbacnn.architectures.small_cnn`: Conv(32, 3x3) - pool - Conv(64,
+    3x3) - pool - Dense(128) - Dense(10), ReLU, Adam(1e-3), batch 64.  Epoch
+    time is the median over epochs after the first (which includes
+    compilation when the cache is cold).
     """
     fast = fast_mode(fast)
     if seeds is None:
@@ -432,7 +433,7 @@ def cifar10(path=None, epochs=None, batch_size=32, timing_batches=None, n_train=
     steps = -(-50000 // batch_size)
     numbers = {"parameters": n_params, f"seconds per batch of {batch_size}": per_batch,
                "extrapolated seconds per epoch (50,000 images)": per_batch * steps}
-    notes = ["CIFAR-10 cannot be downloaded on the machines this was run on; the cost "
+    notes = ["Without a CIFAR-10 folder (path=None) the model is not trained; the cost "
              "per epoch is extrapolated from timed batches of random 32x32x3 images."]
     figures = {}
     if path is not None:

@@ -88,7 +88,8 @@ def noisy_sine(epochs=None, batch_size=16, eta=1e-3, seed=0, n=1000, n_train=800
     """Experiment 5: the lecture's SimpleRNN on a noisy sine, beside honest baselines.
 
     The model is :func:`numbacnn.architectures.rnn_regressor`, SimpleRNN(32,
-    ReLU) - Dense(8, ReLU) - Dense(1), mean squared error, RMSprop, batch 16.  Two readings of "windows of 4" are trained:
+    ReLU) - Dense(8, ReLU) - Dense(1), mean squared error, RMSprop, batch 16.
+    Two readings of "windows of 4" are trained:
 
     * ``lecture`` -- the lecture's ``input_shape=(1, step)``: **one** time step
       with 4 features, so the recurrence never runs (the RNN is a dense layer);
