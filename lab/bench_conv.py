@@ -10,7 +10,7 @@ warm-up includes numba compilation or loading from cache, and is not timed).
 torch and numba both run with ``--threads`` threads (default 2).  Before
 timing, every implementation's result is checked against numbacnn.
 
-Cases (the foundation issue's):
+Cases:
 
 (a) N=256, C=1,  28x28, F=32, 3x3, padding 1
 (b) N=256, C=32, 14x14, F=64, 3x3, padding 1
@@ -44,7 +44,7 @@ CASES = {
     "d": dict(N=128, C=16, H=32, W=32, F=32, k=3, padding=1, stride=2),
 }
 
-# numbacnn time / torch time must not exceed these (issue 2)
+# numbacnn time / torch time must not exceed these (the targets column of the table)
 TARGETS = {
     ("float32", "forward"): {"a": 2.0, "b": 2.0, "c": 2.0, "d": 3.0},
     ("float32", "backward"): {c: 3.0 for c in CASES},
