@@ -127,6 +127,7 @@ PUBLIC_MODULES = [
     ("numbacnn.optimizers", "Optimizers"),
     ("numbacnn.layers", "Layers"),
     ("numbacnn.models", "Models"),
+    ("numbacnn.architectures", "Model architectures"),
     ("numbacnn.callbacks", "Callbacks"),
     ("numbacnn.sklearn", "scikit-learn estimators"),
     ("numbacnn.datasets", "Datasets"),
@@ -353,7 +354,8 @@ def _vanishing_gradients_figure():
 
 # ---------------------------------------------------------------- results -----
 GENERATED = DOCS / "_generated"
-# experiments in the order of numbacnn.experiments.EXPERIMENTS (the lecture's order)
+# the experiments in the order of numbacnn.experiments.EXPERIMENTS (the lecture's order),
+# then the speed table of lab/speed_table.py
 _EXPERIMENT_ORDER = [
     "digits_grid_search", "lecture_cnn_mnist", "small_cnn_mnist", "fashion_mnist",
     "noisy_sine", "oscillator", "vanishing_gradients", "cifar10", "speed_table",
@@ -370,7 +372,7 @@ def _write_results_include():
     """_autogen/results.rst.inc: the committed result files, in a fixed order.
 
     The Markdown tables and PNG figures in docs/_generated/ are written by
-    tools/run_experiments.py and tools/run_benchmarks.py (slow, run on a quiet
+    lab/run_experiments.py and lab/run_benchmarks.py (slow, run on a quiet
     machine and committed); the build only lays them out, so it never needs
     torch or a long training run.
     """
@@ -390,7 +392,7 @@ def _write_results_include():
     if (exp / "summary.md").exists():
         parts.append(_md_include(exp / "summary.md"))
     else:
-        parts.append(missing("experiment results", "python tools/run_experiments.py"))
+        parts.append(missing("experiment results", "python lab/run_experiments.py"))
     names = [n for n in _EXPERIMENT_ORDER if (exp / f"{n}.md").exists()]
     names += sorted(
         p.stem for p in exp.glob("*.md")
@@ -419,7 +421,7 @@ def _write_results_include():
                 f"   ``{png.name}``\n\n"
             )
     parts.append("Benchmarks\n----------\n\n")
-    # tools/run_benchmarks.py writes benchmarks/NAME.md; a script run by hand with
+    # lab/run_benchmarks.py writes benchmarks/NAME.md; a script run by hand with
     # --out docs/_generated/NAME.md is picked up as well
     tables = sorted(bench.glob("*.md")) + sorted(GENERATED.glob("bench_*.md"))
     if tables:
@@ -431,7 +433,7 @@ def _write_results_include():
             parts.append(f"{title}\n" + "~" * len(title) + "\n\n")
             parts.append(_md_include(md, skip))
     else:
-        parts.append(missing("benchmark tables", "python tools/run_benchmarks.py"))
+        parts.append(missing("benchmark tables", "python lab/run_benchmarks.py"))
     if (exp / "run_info.md").exists():
         parts.append("Where and how the numbers were measured\n"
                      "---------------------------------------\n\n")

@@ -14,6 +14,7 @@ with status 2.
 import argparse
 import sys
 import time
+import warnings
 
 import numpy as np
 
@@ -41,35 +42,29 @@ class _UsageError(Exception):
     pass
 
 
-def build_model(name, n_classes, lmbd=0.0, optimizer=None, seed=None):
-    """The named architecture as an unbuilt :class:`numbacnn.Sequential`."""
-    from .layers import GRU, LSTM, Conv2D, Dense, Flatten, MaxPool2D, SimpleRNN
+def build_model(name, n_classes, l2=0.0, optimizer=None, seed=None, *, lmbd=None):
+    """The named architecture as an unbuilt :class:`numbacnn.Sequential`.
+
+    The layers come from :mod:`numbacnn.architectures` (see :data:`MODELS`);
+    ``l2`` is the model's L2 strength (penalty ``l2/2 * ||W||^2``, gradient
+    ``l2 * W``).  ``lmbd`` is the deprecated name of ``l2``.
+    """
+    from . import architectures
     from .models import Sequential
 
+    if lmbd is not None:
+        warnings.warn("build_model(lmbd=...) is deprecated; use l2 (the same number)",
+                      DeprecationWarning, stacklevel=2)
+        l2 = lmbd
     if name == "lecture":
-        layers = [
-            Conv2D(10, 3, padding="same", activation="relu"),
-            MaxPool2D(2),
-            Flatten(),
-            Dense(50, activation="relu"),
-            Dense(n_classes, activation="softmax"),
-        ]
+        layers = architectures.lecture_cnn(n_classes)
     elif name == "small":
-        layers = [
-            Conv2D(32, 3, activation="relu"),
-            MaxPool2D(2),
-            Conv2D(64, 3, activation="relu"),
-            MaxPool2D(2),
-            Flatten(),
-            Dense(128, activation="relu"),
-            Dense(n_classes, activation="softmax"),
-        ]
-    elif name in ("rnn", "lstm", "gru"):
-        cell = {"rnn": SimpleRNN, "lstm": LSTM, "gru": GRU}[name]
-        layers = [cell(64), Dense(n_classes, activation="softmax")]
+        layers = architectures.small_cnn(n_classes)
+    elif name in architectures.RECURRENT_CELLS:
+        layers = architectures.recurrent_net(name, n_classes, 64, activation="softmax")
     else:
         raise _UsageError(f"unknown model {name!r}; choose one of {', '.join(MODELS)}")
-    return Sequential(layers, optimizer=optimizer, l2=lmbd, seed=seed)
+    return Sequential(layers, optimizer=optimizer, l2=l2, seed=seed)
 
 
 def _load(dataset, path):
@@ -129,7 +124,11 @@ def _parser():
         help="sgd, momentum, adagrad, adagrad_momentum, rmsprop or adam",
     )
     train.add_argument("--eta", type=float, default=2e-3, help="learning rate")
-    train.add_argument("--lmbd", type=float, default=0.0, help="L2 regularisation strength")
+    train.add_argument(
+        "--l2", type=float, default=0.0,
+        help="L2 regularisation strength: penalty l2/2 * ||W||^2 on every weight",
+    )
+    train.add_argument("--lmbd", type=float, default=None, help="deprecated name of --l2")
     train.add_argument("--seed", type=int, default=0)
     train.add_argument("--test-size", type=float, default=0.25, help="held-out fraction")
     train.add_argument("--limit", type=int, default=None, help="use only the first N samples")
@@ -152,6 +151,12 @@ def _train(args):
         )
     if not 0 < args.test_size < 1:
         raise _UsageError(f"--test-size must lie between 0 and 1; got {args.test_size}")
+    if args.lmbd is not None:
+        if args.l2 != 0.0:
+            raise _UsageError("give --l2 or its deprecated name --lmbd, not both")
+        print("numbacnn: warning: --lmbd is deprecated; use --l2 (the same number)",
+              file=sys.stderr)
+        args.l2 = args.lmbd
     optimizer = get_optimizer({"name": args.optimizer, "eta": args.eta})
     X, y = _load(args.dataset, args.data_path)
     if args.limit is not None:
@@ -169,13 +174,13 @@ def _train(args):
     X_train, X_test, y_train, y_test = train_test_split(
         X, codes, test_size=args.test_size, random_state=args.seed, stratify=stratify
     )
-    model = build_model(args.model, len(labels), args.lmbd, optimizer, args.seed)
+    model = build_model(args.model, len(labels), args.l2, optimizer, args.seed)
     model.build(X.shape[1:], dtype=X.dtype)  # a misfit architecture fails before training
     out = sys.stdout
     print(
         f"training {args.model!r} on {args.dataset} ({len(X_train)} train / {len(X_test)} test "
         f"samples of shape {X.shape[1:]}) for {args.epochs} epochs, batch size "
-        f"{args.batch_size}, {optimizer!r}, lmbd={args.lmbd:g}, seed={args.seed}",
+        f"{args.batch_size}, {optimizer!r}, l2={args.l2:g}, seed={args.seed}",
         file=out,
     )
     start = time.perf_counter()

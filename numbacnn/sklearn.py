@@ -9,7 +9,7 @@ learning rate :math:`\\eta` and the regularisation :math:`\\lambda` becomes::
 
     from sklearn.model_selection import GridSearchCV
     search = GridSearchCV(CNNClassifier(epochs=20),
-                          {"eta": np.logspace(-3, 0, 4), "lmbd": np.logspace(-5, -1, 5)},
+                          {"eta": np.logspace(-3, 0, 4), "l2": np.logspace(-5, -1, 5)},
                           n_jobs=2)
     search.fit(X, y)
 
@@ -19,14 +19,15 @@ over cores or a cluster.  Each ``fit`` builds a fresh
 """
 
 import numbers
+import warnings
 
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_array, check_is_fitted, check_X_y
 
+from . import architectures
 from . import optimizers as _optimizers
-from .layers import GRU, LSTM, Conv2D, Dense, Flatten, MaxPool2D, SimpleRNN
 from .models import Sequential
 
 __all__ = ["CNNClassifier", "RNNRegressor"]
@@ -49,7 +50,23 @@ def _seed(seed):
     raise ValueError(f"seed must be None or an integer; got {seed!r}")
 
 
+# scikit-learn's pattern for a renamed parameter: the old one stays in the signature with
+# this sentinel default, so get_params/set_params/clone and grid searches over it still work
+_DEPRECATED = "deprecated"
+
+
 class _NumbacnnEstimator(BaseEstimator):
+    def _l2(self):
+        """The L2 strength to train with: ``l2``, or the deprecated ``lmbd`` when it is set."""
+        if isinstance(self.lmbd, str) and self.lmbd == _DEPRECATED:
+            return self.l2
+        warnings.warn(
+            f"{type(self).__name__}: 'lmbd' is deprecated and will be removed in the next "
+            "release; use 'l2' (the same number: penalty l2/2 * ||W||^2, gradient l2 * W)",
+            DeprecationWarning, stacklevel=3,
+        )
+        return self.lmbd
+
     def _fit_model(self, model, X, y):
         self.model_ = model
         self.history_ = model.fit(
@@ -82,9 +99,10 @@ class _NumbacnnEstimator(BaseEstimator):
 class CNNClassifier(ClassifierMixin, _NumbacnnEstimator):
     """The lecture's Keras digits CNN as a scikit-learn classifier.
 
-    Architecture: ``Conv2D(n_filters, receptive_field, padding="same",
-    activation="relu") -> MaxPool2D(2) -> Flatten -> Dense(n_hidden, "relu")
-    -> Dense(n_classes, "softmax")``, trained with categorical cross-entropy.
+    Architecture: :func:`numbacnn.architectures.lecture_cnn`,
+    ``Conv2D(n_filters, receptive_field, padding="same", activation="relu") ->
+    MaxPool2D(pool_size) -> Flatten -> Dense(n_hidden, "relu") ->
+    Dense(n_classes, "softmax")``, trained with categorical cross-entropy.
     The defaults are the lecture's (10 filters of 3x3, 50 hidden neurons,
     plain SGD, 100 epochs of batches of 100; its Keras ``SGD`` default
     learning rate 0.01).
@@ -99,9 +117,11 @@ class CNNClassifier(ClassifierMixin, _NumbacnnEstimator):
         Neurons of the hidden Dense layer.
     eta : float, default 0.01
         Learning rate.
-    lmbd : float, default 0.0
-        L2 strength on all weights (not biases): adds ``lmbd * W`` to each
-        weight gradient.  Keras' ``regularizers.l2(a)`` equals ``lmbd = 2 a``.
+    l2 : float, default 0.0
+        L2 strength on all weights (not biases): the penalty
+        ``l2/2 * ||W||^2``, which adds ``l2 * W`` to each weight gradient
+        (:class:`numbacnn.Sequential`'s ``l2``).  Keras'
+        ``regularizers.l2(a)`` equals ``l2 = 2 a``.
     optimizer : str, default "sgd"
         ``"sgd"``, ``"momentum"``, ``"adagrad"``, ``"adagrad_momentum"``,
         ``"rmsprop"`` or ``"adam"`` (with ``eta``, other settings default).
@@ -114,6 +134,9 @@ class CNNClassifier(ClassifierMixin, _NumbacnnEstimator):
         Seeds weights and shuffling (reproducible fits).
     verbose : int, default 0
         Passed to :meth:`numbacnn.Sequential.fit`.
+    lmbd : float, optional
+        Deprecated name of ``l2``; when given it is used (with a
+        ``DeprecationWarning`` at ``fit``).
 
     Attributes
     ----------
@@ -140,26 +163,28 @@ class CNNClassifier(ClassifierMixin, _NumbacnnEstimator):
         pool_size=2,
         n_hidden=50,
         eta=0.01,
-        lmbd=0.0,
+        l2=0.0,
         optimizer="sgd",
         epochs=100,
         batch_size=100,
         image_shape=None,
         seed=None,
         verbose=0,
+        lmbd=_DEPRECATED,
     ):
         self.n_filters = n_filters
         self.receptive_field = receptive_field
         self.pool_size = pool_size
         self.n_hidden = n_hidden
         self.eta = eta
-        self.lmbd = lmbd
+        self.l2 = l2
         self.optimizer = optimizer
         self.epochs = epochs
         self.batch_size = batch_size
         self.image_shape = image_shape
         self.seed = seed
         self.verbose = verbose
+        self.lmbd = lmbd
 
     def _images(self, X):
         if X.ndim == 2 and self.image_shape is not None:
@@ -193,16 +218,13 @@ class CNNClassifier(ClassifierMixin, _NumbacnnEstimator):
                 f"CNNClassifier needs at least 2 classes in y; got only {self.classes_.tolist()}"
             )
         model = Sequential(
-            [
-                Conv2D(self.n_filters, self.receptive_field, padding="same", activation="relu"),
-                MaxPool2D(self.pool_size),
-                Flatten(),
-                Dense(self.n_hidden, activation="relu"),
-                Dense(len(self.classes_), activation="softmax"),
-            ],
+            architectures.lecture_cnn(
+                len(self.classes_), self.n_filters, self.receptive_field, self.pool_size,
+                self.n_hidden,
+            ),
             loss="categorical_crossentropy",
             optimizer=_optimizer(self.optimizer, self.eta),
-            l2=self.lmbd,
+            l2=self._l2(),
             seed=_seed(self.seed),
         )
         return self._fit_model(model, X, codes)
@@ -221,8 +243,9 @@ class CNNClassifier(ClassifierMixin, _NumbacnnEstimator):
 class RNNRegressor(RegressorMixin, _NumbacnnEstimator):
     """The lecture's Keras RNN regressor (``SimpleRNN -> Dense -> Dense(1)``) for scikit-learn.
 
-    Architecture: a recurrent layer (``cell`` of ``units`` states, last state
-    only) -> ``Dense(n_hidden, "relu")`` -> ``Dense(n_outputs)``, trained with
+    Architecture: :func:`numbacnn.architectures.rnn_regressor`, a recurrent
+    layer (``cell`` of ``units`` states, last state only) ->
+    ``Dense(n_hidden, "relu")`` -> ``Dense(n_outputs)``, trained with
     mean squared error.  The defaults follow the lecture's example (32 units,
     8 hidden neurons, RMSprop, 100 epochs of batches of 16, a ReLU SimpleRNN).
 
@@ -235,21 +258,22 @@ class RNNRegressor(RegressorMixin, _NumbacnnEstimator):
     units : int, default 32
     n_hidden : int, default 8
     eta : float, default 0.001
-    lmbd : float, default 0.0
-        L2 strength on all weights (``lmbd * W`` added to the gradients).
+    l2 : float, default 0.0
+        L2 strength on all weights (penalty ``l2/2 * ||W||^2``, gradient
+        ``l2 * W``).
     optimizer : str, default "rmsprop"
     epochs : int, default 100
     batch_size : int, default 16
     seed : int, optional
     verbose : int, default 0
+    lmbd : float, optional
+        Deprecated name of ``l2``.
 
     ``X`` is ``(n_samples, T, D)`` sequences, or ``(n_samples, T)`` read as
     ``T`` steps of one feature each (e.g. the output of
     :func:`numbacnn.datasets.sliding_windows`).  ``y`` is ``(n_samples,)`` or
     ``(n_samples, n_outputs)``.
     """
-
-    _CELLS = {"rnn": SimpleRNN, "lstm": LSTM, "gru": GRU}
 
     def __init__(
         self,
@@ -258,24 +282,26 @@ class RNNRegressor(RegressorMixin, _NumbacnnEstimator):
         units=32,
         n_hidden=8,
         eta=0.001,
-        lmbd=0.0,
+        l2=0.0,
         optimizer="rmsprop",
         epochs=100,
         batch_size=16,
         seed=None,
         verbose=0,
+        lmbd=_DEPRECATED,
     ):
         self.cell = cell
         self.activation = activation
         self.units = units
         self.n_hidden = n_hidden
         self.eta = eta
-        self.lmbd = lmbd
+        self.l2 = l2
         self.optimizer = optimizer
         self.epochs = epochs
         self.batch_size = batch_size
         self.seed = seed
         self.verbose = verbose
+        self.lmbd = lmbd
 
     @staticmethod
     def _sequences(X):
@@ -290,7 +316,7 @@ class RNNRegressor(RegressorMixin, _NumbacnnEstimator):
 
     def fit(self, X, y):
         """Build a fresh model and train it on sequences ``X`` and targets ``y``."""
-        if self.cell not in self._CELLS:
+        if self.cell not in architectures.RECURRENT_CELLS:
             raise ValueError(f"cell must be one of 'rnn', 'lstm', 'gru'; got {self.cell!r}")
         if self.activation not in ("relu", "tanh"):
             raise ValueError(f"activation must be 'relu' or 'tanh'; got {self.activation!r}")
@@ -301,15 +327,12 @@ class RNNRegressor(RegressorMixin, _NumbacnnEstimator):
         self._y_1d = y.ndim == 1
         n_out = 1 if y.ndim == 1 else y.shape[1]
         model = Sequential(
-            [
-                (SimpleRNN(self.units, activation=self.activation) if self.cell == "rnn"
-                 else self._CELLS[self.cell](self.units)),
-                Dense(self.n_hidden, activation="relu"),
-                Dense(n_out),
-            ],
+            architectures.rnn_regressor(
+                self.cell, self.units, self.n_hidden, n_out, cell_activation=self.activation
+            ),
             loss="mse",
             optimizer=_optimizer(self.optimizer, self.eta),
-            l2=self.lmbd,
+            l2=self._l2(),
             seed=_seed(self.seed),
         )
         return self._fit_model(model, X, y)

@@ -119,6 +119,31 @@ def test_build_model_architectures():
         (32, 26, 26), (32, 13, 13), (64, 11, 11), (64, 5, 5)]
 
 
+def test_build_model_recurrent_row_classifiers():
+    for name, cell in (("rnn", "SimpleRNN"), ("lstm", "LSTM"), ("gru", "GRU")):
+        model = build_model(name, 4)
+        assert model.build((28, 28)) == (4,)
+        assert [type(layer).__name__ for layer in model.layers] == [cell, "Dense"]
+        assert model.layers[0].units == 64
+
+
+def test_build_model_l2_and_its_deprecated_name():
+    assert build_model("lecture", 10, l2=0.5).l2 == 0.5
+    with pytest.warns(DeprecationWarning, match="lmbd"):
+        assert build_model("lecture", 10, lmbd=0.25).l2 == 0.25
+
+
+def test_l2_option_and_deprecated_lmbd(capsys):
+    digits = ["train", "--dataset", "digits", "--limit", "40", *TINY]
+    assert main([*digits, "--l2", "0.01"]) == 0
+    assert "l2=0.01" in capsys.readouterr().out
+    assert main([*digits, "--lmbd", "0.01"]) == 0
+    captured = capsys.readouterr()
+    assert "--lmbd is deprecated; use --l2" in captured.err and "l2=0.01" in captured.out
+    assert main([*digits, "--lmbd", "0.01", "--l2", "0.02"]) == 2
+    assert "not both" in capsys.readouterr().err
+
+
 def test_python_dash_m_entry_point():
     env = dict(os.environ, PYTHONWARNINGS="ignore")
     result = subprocess.run(

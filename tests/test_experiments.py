@@ -27,10 +27,8 @@ from numbacnn.experiments import (
     noisy_sine,
     oscillator,
     small_cnn_mnist,
-    speed_table,
     vanishing_gradients,
 )
-from numbacnn.experiments import lecture_style as ls
 from numbacnn.experiments.__main__ import main, write_result
 
 NOJIT = os.environ.get("NUMBA_DISABLE_JIT") == "1"
@@ -82,7 +80,7 @@ def test_result_renders_markdown_and_csv(tmp_path):
 def test_every_experiment_is_registered():
     assert list(EXPERIMENTS) == [
         "digits_grid_search", "lecture_cnn_mnist", "small_cnn_mnist", "fashion_mnist",
-        "noisy_sine", "oscillator", "vanishing_gradients", "cifar10", "speed_table"]
+        "noisy_sine", "oscillator", "vanishing_gradients", "cifar10"]
 
 
 def test_command_line_runs_and_writes(tmp_path, capsys, monkeypatch):
@@ -97,64 +95,6 @@ def test_command_line_runs_and_writes(tmp_path, capsys, monkeypatch):
     assert (tmp_path / "gradient_norms.png").exists()
     with pytest.raises(SystemExit):
         main(["no_such_experiment"])
-
-
-# --------------------------------------------------------------------------- NumPy styles
-def _conv_operands(rng, N=2, C=2, F=3, H=6, W=5, k=3):
-    x = rng.standard_normal((N, C, H, W))
-    w = rng.standard_normal((F, C, k, k))
-    b = rng.standard_normal(F)
-    return x, w, b
-
-
-def test_lecture_style_convolutions_agree_with_numbacnn():
-    from numbacnn.functional import conv2d, conv2d_backward
-
-    rng = np.random.default_rng(0)
-    x, w, b = _conv_operands(rng)
-    ref = conv2d(x, w, b)
-    np.testing.assert_allclose(ls.conv2d_loops(x, w, b), ref, rtol=1e-12, atol=1e-12)
-    np.testing.assert_allclose(ls.conv2d_im2col(x, w, b), ref, rtol=1e-12, atol=1e-12)
-    g = rng.standard_normal(ref.shape)
-    expected = conv2d_backward(g, x, w)
-    for got in (ls.conv2d_backward_loops(g, x, w), ls.conv2d_backward_im2col(g, x, w)):
-        for a, e in zip(got, expected, strict=True):
-            np.testing.assert_allclose(a, e, rtol=1e-12, atol=1e-12)
-
-
-def test_lecture_style_pooling_agrees_with_numbacnn():
-    from numbacnn.functional import max_pool2d, max_pool2d_backward
-
-    rng = np.random.default_rng(1)
-    # odd sizes: the last row/column is dropped by both; distinct values: no ties
-    x = rng.permutation(2 * 3 * 7 * 5).reshape(2, 3, 7, 5).astype(float)
-    ref = max_pool2d(x, 2)
-    np.testing.assert_array_equal(ls.max_pool2d_loops(x), ref)
-    np.testing.assert_array_equal(ls.max_pool2d_reshape(x), ref)
-    g = rng.standard_normal(ref.shape)
-    expected = max_pool2d_backward(g, x, 2)
-    np.testing.assert_allclose(ls.max_pool2d_backward_loops(g, x), expected, atol=1e-15)
-    np.testing.assert_allclose(ls.max_pool2d_backward_reshape(g, x), expected, atol=1e-15)
-
-
-def test_lecture_style_rnn_agrees_with_numbacnn():
-    from numbacnn.functional import rnn_backward, rnn_forward
-
-    rng = np.random.default_rng(2)
-    N, T, D, H = 3, 5, 2, 4
-    x = rng.standard_normal((N, T, D))
-    h0 = rng.standard_normal((N, H))
-    U, W = rng.standard_normal((H, D)) / 2, rng.standard_normal((H, H)) / 2
-    b = rng.standard_normal(H)
-    V, c = np.eye(H), np.zeros(H)
-    h_ref, _ = rnn_forward(x, h0, U, W, b, V, c)
-    h = ls.rnn_forward_numpy(x, h0, U, W, b)
-    np.testing.assert_allclose(h, h_ref, rtol=1e-12, atol=1e-12)
-    gh = rng.standard_normal((N, T, H))
-    gx, _, gU, gW, gb, _, _ = rnn_backward(gh, x, h0, h_ref, U, W, V)
-    for got, exp in zip(ls.rnn_backward_numpy(gh, x, h0, h, U, W), (gx, gU, gW, gb),
-                        strict=True):
-        np.testing.assert_allclose(got, exp, rtol=1e-10, atol=1e-12)
 
 
 # --------------------------------------------------------------------------- experiment 7
@@ -218,18 +158,31 @@ def test_oscillator_fast_mode_learns_one_step():
 
 # --------------------------------------------------------------------------- experiment 1
 def test_digits_grid_smoke():
-    r = digits_grid_search(eta_vals=[0.05, 1e6], lmbd_vals=[1e-4], epochs=1, n_subset=300,
+    r = digits_grid_search(eta_vals=[0.05, 1e6], l2_vals=[2e-4], epochs=1, n_subset=300,
                            fast=True)
     # eta = 1e6 on raw 0..16 pixels must blow up and be reported as diverged, not crash
     assert r["diverged cells"] == 1
     assert r["cells"] == 2
     assert len(r.table) == 2 and set(r.figures) == {"digits_train_accuracy",
                                                     "digits_test_accuracy"}
+    # the table shows the lecture's (Keras) lambda = l2 / 2
+    assert [row["lambda"] for row in r.table] == [1e-4, 1e-4]
+    assert r.settings["l2_vals"] == [2e-4]
+
+
+def test_digits_grid_deprecated_lmbd_vals_is_half_of_l2():
+    kw = dict(eta_vals=[0.05], epochs=1, n_subset=100, fast=True)
+    with pytest.warns(DeprecationWarning, match="l2_vals = 2 \\* lmbd_vals"):
+        old = digits_grid_search(lmbd_vals=[1e-3], **kw)
+    new = digits_grid_search(l2_vals=[2e-3], **kw)
+    assert old.table == new.table and old["best lambda"] == new["best lambda"] == 1e-3
+    with pytest.raises(TypeError, match="not both"):
+        digits_grid_search(lmbd_vals=[1e-3], l2_vals=[2e-3], **kw)
 
 
 @heavy
 def test_digits_grid_fast_mode_well_above_chance():
-    r = digits_grid_search(eta_vals=[0.1], lmbd_vals=[1e-4], fast=True)
+    r = digits_grid_search(eta_vals=[0.1], l2_vals=[2e-4], fast=True)
     assert r.settings["epochs"] == 10 and r["cells"] == 1
     # ten classes: chance is 10 %
     assert r["best test accuracy"] > 0.8
@@ -307,21 +260,6 @@ def test_cifar10_shapes_cost_and_training_on_fake_batches(tmp_path):
     assert r["extrapolated seconds per epoch (50,000 images)"] > 0
 
 
-# --------------------------------------------------------------------------- speed table
-@heavy
-def test_speed_table_loops_are_slower_than_compiled():
-    r = speed_table(fast=True, epoch_images=64)
-    ops = [row["operation"] for row in r.table]
-    assert ops[:3] == ["conv 1->32 3x3", "conv 32->64 3x3", "max pool 2x2"]
-    for row in r.table[:3]:
-        # Python loops over every output pixel cannot beat compiled loops
-        assert row["loops / numbacnn"] > 1.0
-        # forward and forward+backward are timed separately, milliseconds apart: on a busy
-        # machine their order is noise, so only their presence is checked here
-        assert row["numbacnn fwd (ms)"] > 0 and row["numbacnn fwd+bwd (ms)"] > 0
-    assert r["small CNN epoch numbacnn (s)"] > 0
-
-
 def test_importing_experiments_imports_no_torch():
     import subprocess
     import sys
@@ -330,5 +268,5 @@ def test_importing_experiments_imports_no_torch():
             "print('torch' in sys.modules, 'numbacnn.kernels.conv' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True).stdout.split()
-    # torch only for compare_torch=True; no kernel module (hence no compilation) at import
+    # no kernel module (hence no compilation) at import
     assert out == ["False", "False"]

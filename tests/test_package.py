@@ -62,3 +62,65 @@ def test_second_process_loads_kernels_from_the_cache(tmp_path):
     second = _run(code, env)
     assert first == {"hits": 0, "misses": 1}  # compiled, then written to the cache
     assert second == {"hits": 1, "misses": 0}  # loaded, not compiled again
+
+
+# the one module that may convert to and from torch models, importing torch inside its functions
+_TORCH_ALLOWED = {"interop.py"}
+
+
+def _torch_imports(path):
+    """``(line, statement)`` of every import of torch in the file at ``path``, at any depth."""
+    import ast
+
+    with open(path, encoding="utf-8") as f:
+        tree = ast.parse(f.read(), filename=path)
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names = [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            names = [node.module]
+        elif (isinstance(node, ast.Call) and node.args
+              and isinstance(node.args[0], ast.Constant) and isinstance(node.args[0].value, str)
+              and ((isinstance(node.func, ast.Name) and node.func.id == "__import__")
+                   or (isinstance(node.func, ast.Attribute)
+                       and node.func.attr == "import_module"))):
+            names = [node.args[0].value]  # __import__("torch"), importlib.import_module(...)
+        else:
+            continue
+        if any(n == "torch" or n.startswith("torch.") for n in names):
+            found.append((node.lineno, ast.unparse(node)))
+    return found
+
+
+def test_no_module_of_the_package_imports_torch():
+    import numbacnn
+
+    root = os.path.dirname(numbacnn.__file__)
+    offenders, scanned = {}, 0
+    for folder, _, files in os.walk(root):
+        for name in files:
+            path = os.path.join(folder, name)
+            if not name.endswith(".py") or os.path.relpath(path, root) in _TORCH_ALLOWED:
+                continue
+            scanned += 1
+            if found := _torch_imports(path):
+                offenders[os.path.relpath(path, root)] = found
+    assert scanned > 30  # the scan saw the package
+    assert offenders == {}, f"torch is imported under numbacnn/: {offenders}"
+
+
+def test_the_torch_scan_finds_imports_at_any_depth(tmp_path):
+    planted = tmp_path / "planted.py"
+    planted.write_text(textwrap.dedent("""
+        import numpy as np, torch.nn as nn
+        def f():
+            if True:
+                from torch import tensor
+            import torchvision  # another package: not torch
+        class A:
+            def g(self):
+                from torch.optim import SGD
+                return importlib.import_module("torch"), __import__("numpy")
+    """))
+    assert [line for line, _ in _torch_imports(str(planted))] == [2, 5, 9, 10]

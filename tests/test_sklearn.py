@@ -62,7 +62,7 @@ def test_cnn_defaults_reproduce_the_lecture_keras_model():
 
 
 def test_params_round_trip_through_clone():
-    clf = fast_cnn(eta=0.3, lmbd=1e-3, n_filters=4)
+    clf = fast_cnn(eta=0.3, l2=1e-3, n_filters=4)
     twin = clone(clf)
     assert twin.get_params() == clf.get_params()
     twin.set_params(eta=0.1, n_hidden=7)
@@ -91,19 +91,55 @@ def test_seed_makes_fits_reproducible():
     np.testing.assert_array_equal(a, b)
 
 
-def test_lmbd_is_the_model_l2_strength():
+def test_l2_is_the_model_l2_strength():
     X, y = small_digits(40)
-    clf = fast_cnn(lmbd=0.25, epochs=1).fit(X, y)
+    clf = fast_cnn(l2=0.25, epochs=1).fit(X, y)
     assert clf.model_.l2 == 0.25
+    reg = RNNRegressor(units=2, n_hidden=2, epochs=1, seed=0, l2=0.5)
+    assert reg.fit(np.ones((6, 3)), np.arange(6.0)).model_.l2 == 0.5
 
 
-def test_grid_search_over_eta_and_lmbd():
+def test_grid_search_over_eta_and_l2():
     X, y = small_digits(90)
-    search = GridSearchCV(fast_cnn(), {"eta": [0.01, 0.1], "lmbd": [0.0, 1e-3]}, cv=2)
+    search = GridSearchCV(fast_cnn(), {"eta": [0.01, 0.1], "l2": [0.0, 1e-3]}, cv=2)
     search.fit(X, y)
     assert len(search.cv_results_["params"]) == 4
     assert search.best_params_["eta"] in (0.01, 0.1)
     assert search.best_estimator_.model_ is not None
+
+
+@pytest.mark.parametrize("Estimator", [CNNClassifier, RNNRegressor])
+def test_deprecated_lmbd_still_sets_l2(Estimator):
+    assert Estimator().get_params()["lmbd"] == "deprecated"
+    est = Estimator(lmbd=0.125)
+    # stored unchanged: get_params, clone and set_params see the old name
+    assert est.get_params()["lmbd"] == 0.125 and clone(est).lmbd == 0.125
+    assert est.set_params(lmbd=0.25).lmbd == 0.25
+    with pytest.warns(DeprecationWarning, match="'lmbd' is deprecated.*'l2'"):
+        assert est._l2() == 0.25
+    X, y = small_digits(40)
+    with pytest.warns(DeprecationWarning, match="lmbd"):
+        clf = fast_cnn(lmbd=0.25, epochs=1).fit(X, y)
+    assert clf.model_.l2 == 0.25
+    # bit-identical to the new name
+    np.testing.assert_array_equal(clf.predict_proba(X),
+                                  fast_cnn(l2=0.25, epochs=1).fit(X, y).predict_proba(X))
+
+
+def test_grid_search_over_deprecated_lmbd_still_works():
+    X, y = small_digits(60)
+    with pytest.warns(DeprecationWarning, match="lmbd"):
+        search = GridSearchCV(fast_cnn(epochs=1), {"lmbd": [0.0, 1e-3]}, cv=2).fit(X, y)
+    assert search.best_estimator_.model_.l2 in (0.0, 1e-3)
+
+
+def test_new_l2_name_warns_nothing():
+    import warnings
+
+    X, y = small_digits(40)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", DeprecationWarning)
+        fast_cnn(l2=1e-3, epochs=1).fit(X, y)
 
 
 def test_cross_val_score():

@@ -11,20 +11,19 @@
  6        :func:`oscillator`                RNN/LSTM/GRU on a damped driven oscillator
  7        :func:`vanishing_gradients`       gradient norm against lag
  8        :func:`cifar10`                   the lecture's CIFAR-10 model: shapes, cost
- --       :func:`speed_table`               per-layer and per-epoch timings
 ========  ===============================  =============================================
 
 Every function reads ``NUMBACNN_FAST=1`` (or its ``fast=`` argument) for a
-short run, and accepts ``compare_torch=True`` to train the same model in
-PyTorch in the same run (torch is imported only then).  From the command
-line: ``python -m numbacnn.experiments NAME [--fast] [--compare-torch]``.
-Importing this package compiles nothing and never imports torch.
+short run and uses numbacnn alone; the models come from
+:mod:`numbacnn.architectures`.  From the command line:
+``python -m numbacnn.experiments NAME [--fast]``.  Importing this package
+compiles nothing.  The same experiments side by side with PyTorch, and the
+speed table, live outside the package, in the repository's ``lab/`` folder.
 """
 
 from ._common import ExperimentResult, fast_mode
 from .images import cifar10, digits_grid_search, fashion_mnist, lecture_cnn_mnist, small_cnn_mnist
 from .sequences import noisy_sine, oscillator, vanishing_gradients
-from .speed import speed_table
 
 __all__ = [
     "ExperimentResult",
@@ -38,10 +37,9 @@ __all__ = [
     "oscillator",
     "vanishing_gradients",
     "cifar10",
-    "speed_table",
 ]
 
-#: name -> experiment function, in the order of the lecture (and the issue's table)
+#: name -> experiment function, in the order of the lecture
 EXPERIMENTS = {
     "digits_grid_search": digits_grid_search,
     "lecture_cnn_mnist": lecture_cnn_mnist,
@@ -51,5 +49,4 @@ EXPERIMENTS = {
     "oscillator": oscillator,
     "vanishing_gradients": vanishing_gradients,
     "cifar10": cifar10,
-    "speed_table": speed_table,
 }

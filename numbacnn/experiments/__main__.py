@@ -1,4 +1,4 @@
-"""``python -m numbacnn.experiments NAME ... [--fast] [--compare-torch] [--out DIR]``.
+"""``python -m numbacnn.experiments NAME ... [--fast] [--out DIR]``.
 
 Runs the named experiments (all of them with ``all``), prints each result as
 Markdown and, with ``--out``, writes ``NAME.md``, ``NAME.csv`` and one PNG per
@@ -47,8 +47,6 @@ def main(argv=None):
     mode.add_argument("--fast", action="store_true", help="short runs (as NUMBACNN_FAST=1)")
     mode.add_argument("--full", action="store_true",
                       help="the full settings even if NUMBACNN_FAST is set")
-    parser.add_argument("--compare-torch", action="store_true",
-                        help="also train the PyTorch models in the same run")
     parser.add_argument("--out", metavar="DIR", help="write .md, .csv and .png files here")
     args = parser.parse_args(argv)
     names = list(EXPERIMENTS) if args.names == ["all"] else args.names
@@ -58,10 +56,7 @@ def main(argv=None):
                      f"{', '.join(EXPERIMENTS)} or 'all'")
     fast = True if args.fast else (False if args.full else None)
     for name in names:
-        kwargs = {"fast": fast}
-        if args.compare_torch and name != "vanishing_gradients":
-            kwargs["compare_torch"] = True
-        result = EXPERIMENTS[name](**kwargs)
+        result = EXPERIMENTS[name](fast=fast)
         print(result.to_markdown())
         if args.out:
             for path in write_result(result, args.out):

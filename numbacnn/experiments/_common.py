@@ -161,29 +161,3 @@ def mean_std(values):
     """Mean and (population) standard deviation of a list of numbers."""
     v = np.asarray(values, dtype=float)
     return float(v.mean()), float(v.std())
-
-
-def torch_reference(threads=None):
-    """The PyTorch reference module, its thread pool started before numbacnn trains.
-
-    Every experiment calls this first, before any numbacnn training, when
-    ``compare_torch=True``.  numba's and torch's OpenMP runtimes share the
-    process, and which of the two starts its thread pool first matters: on the
-    2-core machine a torch epoch of the small CNN (7,500 images) took 2.5-3.0 s
-    when numbacnn had trained first, 1.5-1.7 s when torch's pool had been
-    started first and 1.9-2.1 s with numbacnn not training at all; numbacnn's
-    epoch was not slower with torch's pool started first (3.2-3.3 s against
-    3.5-3.6 s without torch).  The OpenMP wait policy is left at
-    its default: ``OMP_WAIT_POLICY=PASSIVE`` slowed both libraries about
-    twofold on the digits grid's small batches.  Between the two libraries the
-    experiments switch only between whole training runs (a grid cell, a seed,
-    a model).
-
-    ``threads`` defaults to numba's thread count, so both use the same cores.
-    """
-    import numba
-
-    from . import _torch_reference as tr
-
-    tr.start_threads(threads or numba.get_num_threads())
-    return tr

@@ -7,23 +7,17 @@
 * :func:`fashion_mnist` -- experiment 4, the same CNN at 60,000 images;
 * :func:`cifar10` -- experiment 8, the lecture's CIFAR-10 model: shapes and cost.
 
-Every function trains numbacnn models through :class:`numbacnn.Sequential`;
-with ``compare_torch=True`` the same models are trained in PyTorch in the same
-run (see :mod:`numbacnn.experiments._torch_reference`) and the time ratios
-are reported.  See :doc:`/experiments`.
+Every function trains numbacnn models through :class:`numbacnn.Sequential`,
+built from :mod:`numbacnn.architectures`.  The data helpers
+(:func:`digits_data`, :func:`mnist_data`, :func:`cifar_timing_data`) give the
+exact splits the experiments train on.  See :doc:`/experiments`.
 """
+
+import warnings
 
 import numpy as np
 
-from ._common import (
-    ExperimentResult,
-    Timer,
-    accuracy,
-    fast_mode,
-    mean_std,
-    new_figure,
-    torch_reference,
-)
+from ._common import ExperimentResult, Timer, accuracy, fast_mode, mean_std, new_figure
 
 __all__ = [
     "digits_grid_search",
@@ -31,8 +25,9 @@ __all__ = [
     "small_cnn_mnist",
     "fashion_mnist",
     "cifar10",
-    "small_cnn_layers",
-    "cifar_layers",
+    "digits_data",
+    "mnist_data",
+    "cifar_timing_data",
 ]
 
 
@@ -43,20 +38,28 @@ def _split(X, y, test_size, seed):
 
 
 # --------------------------------------------------------------------------- 1: digits
-def _digits_model(eta, lmbd, seed):
+def digits_data(seed=0, n_subset=None, dtype=np.float32):
+    """Experiment 1's data: scikit-learn's 8x8 digits, raw 0..16 pixels, an 80/20 split.
+
+    Returns ``X_train, X_test, y_train, y_test`` of the first ``n_subset``
+    images (all 1797 by default), split with ``random_state=seed``.
+    """
+    from ..datasets import load_digits_images
+
+    X, y = load_digits_images()
+    X, y = X[:n_subset].astype(dtype), y[:n_subset]
+    return _split(X, y, 0.2, seed)
+
+
+def _digits_model(eta, l2, seed):
     from .. import Sequential
-    from ..layers import Conv2D, Dense, Flatten, MaxPool2D
+    from ..architectures import lecture_cnn
     from ..optimizers import SGD
 
-    # Keras' regularizers.l2(lmbd) penalises lmbd ||W||^2; numbacnn's l2 penalises
-    # l2/2 ||W||^2, so the lecture's lambda is l2 = 2 lmbd here
-    return Sequential(
-        [Conv2D(10, 3, padding="same", activation="relu"), MaxPool2D(2), Flatten(),
-         Dense(50, activation="relu"), Dense(10, activation="softmax")],
-        optimizer=SGD(eta=eta), l2=2.0 * lmbd, seed=seed)
+    return Sequential(lecture_cnn(10), optimizer=SGD(eta=eta), l2=l2, seed=seed)
 
 
-def _heatmap(values, eta_vals, lmbd_vals, title):
+def _heatmap(values, eta_vals, keras_vals, title):
     fig, ax = new_figure(figsize=(6.5, 5.5))
     shown = np.where(np.isfinite(values), values, np.nan)
     im = ax.imshow(shown, cmap="viridis", vmin=0.0, vmax=1.0, origin="upper")
@@ -66,36 +69,46 @@ def _heatmap(values, eta_vals, lmbd_vals, title):
             text = "div." if not np.isfinite(v) else f"{v:.3f}"
             colour = "black" if np.isfinite(v) and v > 0.6 else "white"
             ax.text(j, i, text, ha="center", va="center", fontsize=7, color=colour)
-    ax.set_xticks(range(len(lmbd_vals)), [f"{v:.0e}" for v in lmbd_vals], rotation=45)
+    ax.set_xticks(range(len(keras_vals)), [f"{v:.0e}" for v in keras_vals], rotation=45)
     ax.set_yticks(range(len(eta_vals)), [f"{v:.0e}" for v in eta_vals])
-    ax.set_xlabel(r"$\lambda$")
+    ax.set_xlabel(r"the lecture's (Keras) $\lambda$ = l2 / 2")
     ax.set_ylabel(r"$\eta$")
     ax.set_title(title)
     fig.colorbar(im, ax=ax, label="accuracy")
     return fig
 
 
-def digits_grid_search(eta_vals=None, lmbd_vals=None, epochs=None, batch_size=100,
-                       seed=0, n_subset=None, fast=None, compare_torch=False,
-                       dtype=np.float32):
+def digits_grid_search(eta_vals=None, l2_vals=None, epochs=None, batch_size=100,
+                       seed=0, n_subset=None, fast=None, dtype=np.float32, lmbd_vals=None):
     """Experiment 1: the lecture's Keras digits CNN over a grid of :math:`(\\eta, \\lambda)`.
 
-    Conv2D(10, 3x3, 'same', ReLU) - MaxPool 2x2 - Dense(50, ReLU) - Dense(10,
-    softmax), L2 ``lmbd`` on every weight (Keras convention), plain SGD,
-    batch 100, on scikit-learn's 8x8 digits with raw 0..16 pixels and an
-    80/20 split.  A cell whose loss becomes NaN/inf is marked diverged.
+    :func:`numbacnn.architectures.lecture_cnn` (Conv2D(10, 3x3, 'same', ReLU) -
+    MaxPool 2x2 - Dense(50, ReLU) - Dense(10, softmax)), L2 on every weight,
+    plain SGD, batch 100, on scikit-learn's 8x8 digits with raw 0..16 pixels
+    and an 80/20 split (:func:`digits_data`).  A cell whose loss becomes
+    NaN/inf is marked diverged.
+
+    The lecture's grid is over Keras' ``regularizers.l2(lambda)``, which
+    penalises :math:`\\lambda \\lVert W\\rVert^2`; numbacnn's ``l2`` penalises
+    :math:`\\tfrac{l_2}{2} \\lVert W\\rVert^2`, so the lecture's :math:`\\lambda` is
+    ``l2 / 2``.  The grid is given in ``l2``; the table's ``lambda`` column,
+    the best cell's ``best lambda`` and the heatmaps' axis show the lecture's
+    :math:`\\lambda = l_2/2`.
 
     Parameters
     ----------
-    eta_vals, lmbd_vals : sequence of float, optional
-        Default ``logspace(-5, 1, 7)`` each (fast mode: ``eta`` in {1e-2, 1e-1},
-        ``lmbd`` in {1e-4, 1e-2}).
+    eta_vals : sequence of float, optional
+        Default ``logspace(-5, 1, 7)`` (fast mode: {1e-2, 1e-1}).
+    l2_vals : sequence of float, optional
+        numbacnn's L2 strengths; default ``2 * logspace(-5, 1, 7)``, the
+        lecture's :math:`\\lambda` from 1e-5 to 10 (fast mode: ``2 *`` {1e-4, 1e-2}).
     epochs : int, optional
         Default 100 (fast mode 10).
     n_subset : int, optional
         Use only the first ``n_subset`` of the 1797 images (for quick checks).
-    compare_torch : bool
-        Train every cell in PyTorch too and report the grid's wall-time ratio.
+    lmbd_vals : sequence of float, optional
+        Deprecated: the lecture's :math:`\\lambda` values; pass
+        ``l2_vals = 2 * lmbd_vals`` instead.
 
     Returns
     -------
@@ -103,26 +116,30 @@ def digits_grid_search(eta_vals=None, lmbd_vals=None, epochs=None, batch_size=10
         ``numbers``: best test accuracy and its cell, the number of cells at
         or above 95 %, grid wall time; ``figures``: train and test heatmaps.
     """
-    from ..datasets import load_digits_images
-
     fast = fast_mode(fast)
+    if lmbd_vals is not None:
+        if l2_vals is not None:
+            raise TypeError("digits_grid_search: pass l2_vals or the deprecated lmbd_vals, "
+                            "not both")
+        warnings.warn("digits_grid_search(lmbd_vals=...) is deprecated; pass "
+                      "l2_vals = 2 * lmbd_vals (numbacnn's l2 is twice Keras' lambda)",
+                      DeprecationWarning, stacklevel=2)
+        l2_vals = [2.0 * float(v) for v in lmbd_vals]
     if eta_vals is None:
         eta_vals = [1e-2, 1e-1] if fast else np.logspace(-5, 1, 7)
-    if lmbd_vals is None:
-        lmbd_vals = [1e-4, 1e-2] if fast else np.logspace(-5, 1, 7)
+    if l2_vals is None:
+        l2_vals = 2.0 * np.asarray([1e-4, 1e-2] if fast else np.logspace(-5, 1, 7))
+    # the lecture's lambda: halving is exact, so l2 = 2 lambda gives back these very floats
+    keras_vals = [float(v) / 2.0 for v in l2_vals]
     if epochs is None:
         epochs = 10 if fast else 100
-    X, y = load_digits_images()
-    X, y = X[:n_subset].astype(dtype), y[:n_subset]
-    X_tr, X_te, y_tr, y_te = _split(X, y, 0.2, seed)
-    shape = (len(eta_vals), len(lmbd_vals))
+    X_tr, X_te, y_tr, y_te = digits_data(seed, n_subset, dtype)
+    shape = (len(eta_vals), len(l2_vals))
     train_acc, test_acc = np.full(shape, np.nan), np.full(shape, np.nan)
-    torch_test = np.full(shape, np.nan)
-    total, torch_total = 0.0, 0.0
-    tr = torch_reference() if compare_torch else None
+    total = 0.0
     for i, eta in enumerate(eta_vals):
-        for j, lmbd in enumerate(lmbd_vals):
-            model = _digits_model(float(eta), float(lmbd), seed)
+        for j, l2 in enumerate(l2_vals):
+            model = _digits_model(float(eta), float(l2), seed)
             # large eta diverges on purpose: silence NumPy's overflow warnings on the way
             with Timer() as tm, np.errstate(all="ignore"):
                 try:
@@ -134,20 +151,12 @@ def digits_grid_search(eta_vals=None, lmbd_vals=None, epochs=None, batch_size=10
             if not diverged:
                 train_acc[i, j] = accuracy(model.predict(X_tr), y_tr)
                 test_acc[i, j] = accuracy(model.predict(X_te), y_te)
-            if tr is not None:
-                r = tr.train(tr.digits_cnn(), X_tr, y_tr, task="classify", optimizer="sgd",
-                             eta=float(eta), epochs=epochs, batch_size=batch_size,
-                             l2=2.0 * float(lmbd), seed=seed, dtype=dtype,
-                             X_test=X_te, y_test=y_te)
-                torch_total += r["seconds"]
-                if not r["diverged"]:
-                    torch_test[i, j] = r["test_accuracy"]
     best = np.unravel_index(np.nanargmax(np.where(np.isfinite(test_acc), test_acc, -1)),
                             shape)
     numbers = {
         "best test accuracy": float(test_acc[best]),
         "best eta": float(eta_vals[best[0]]),
-        "best lambda": float(lmbd_vals[best[1]]),
+        "best lambda": keras_vals[best[1]],
         "cells with test accuracy >= 95%": int(np.sum(test_acc >= 0.95)),
         "cells": int(test_acc.size),
         "diverged cells": int(np.sum(~np.isfinite(test_acc))),
@@ -155,21 +164,13 @@ def digits_grid_search(eta_vals=None, lmbd_vals=None, epochs=None, batch_size=10
     }
     rows = []
     for i, eta in enumerate(eta_vals):
-        for j, lmbd in enumerate(lmbd_vals):
-            row = {"eta": float(eta), "lambda": float(lmbd),
-                   "train accuracy": float(train_acc[i, j]),
-                   "test accuracy": float(test_acc[i, j])}
-            if tr is not None:
-                row["torch test accuracy"] = float(torch_test[i, j])
-            rows.append(row)
-    if tr is not None:
-        numbers["grid wall time torch (s)"] = torch_total
-        numbers["wall time ratio numbacnn/torch"] = total / torch_total
-        numbers["torch best test accuracy"] = float(np.nanmax(torch_test))
-        numbers["torch cells with test accuracy >= 95%"] = int(np.sum(torch_test >= 0.95))
+        for j, lam in enumerate(keras_vals):
+            rows.append({"eta": float(eta), "lambda": lam,
+                         "train accuracy": float(train_acc[i, j]),
+                         "test accuracy": float(test_acc[i, j])})
     figures = {
-        "digits_train_accuracy": _heatmap(train_acc, eta_vals, lmbd_vals, "Training accuracy"),
-        "digits_test_accuracy": _heatmap(test_acc, eta_vals, lmbd_vals, "Test accuracy"),
+        "digits_train_accuracy": _heatmap(train_acc, eta_vals, keras_vals, "Training accuracy"),
+        "digits_test_accuracy": _heatmap(test_acc, eta_vals, keras_vals, "Test accuracy"),
     }
     notes = [
         f"Best test accuracy {numbers['best test accuracy']:.3f} at eta="
@@ -187,44 +188,42 @@ def digits_grid_search(eta_vals=None, lmbd_vals=None, epochs=None, batch_size=10
         title="Experiment 1: the lecture's Keras digits CNN, grid over eta and lambda",
         # rounded for display: logspace gives 9.999999999999999e-06 for 1e-5
         settings={"eta_vals": [float(f"{v:.6g}") for v in eta_vals],
-                  "lmbd_vals": [float(f"{v:.6g}") for v in lmbd_vals], "epochs": epochs,
+                  "l2_vals": [float(f"{v:.6g}") for v in l2_vals], "epochs": epochs,
                   "batch_size": batch_size, "seed": seed, "dtype": np.dtype(dtype).name,
                   "n_train": len(X_tr), "n_test": len(X_te), "fast": fast},
         numbers=numbers, table=rows, figures=figures, notes=notes)
 
 
 # --------------------------------------------------------------------------- 2: lecture CNN
-def _mnist_split(seed, n_subset=None):
+def mnist_data(seed, n_subset=None):
+    """The bundled 10,000 MNIST images (float32 in [0, 1]), split 75/25 as the lecture.
+
+    Returns ``X_train, X_test, y_train, y_test`` of the first ``n_subset``
+    images, split with ``random_state=seed`` (scikit-learn's default test size).
+    """
     from ..datasets import load_mnist
 
-    X, y = load_mnist()  # the bundled 10,000 images, float32 in [0, 1]
+    X, y = load_mnist()
     if n_subset is not None:
         X, y = X[:n_subset], y[:n_subset]
-    # the lecture's train_test_split default: 75 % train, 25 % test
     return _split(X, y, 0.25, seed)
 
 
-def _lecture_model(seed, lmbd=1e-5, alpha=1e-3):
+def _lecture_model(seed, l2=1e-5):
     from .. import Sequential
-    from ..activations import LeakyReLU
-    from ..layers import Conv2D, Dense, Flatten
+    from ..architectures import lecture_numpy_cnn
     from ..optimizers import Adam
 
-    # the lecture's LRELU has slope 10e-4 = 1e-3, and its lam is added to the dense
-    # layers' weight gradients only (lam W): numbacnn's l2 with the conv layer exempt
-    return Sequential(
-        [Conv2D(1, 3, padding="same", activation=LeakyReLU(alpha), l2=0.0), Flatten(),
-         Dense(30, activation=LeakyReLU(alpha)), Dense(20, activation=LeakyReLU(alpha)),
-         Dense(10, activation="softmax")],
-        optimizer=Adam(eta=1e-3), l2=lmbd, seed=seed)
+    # the lecture's lam W on the dense weight gradients is numbacnn's l2 = lam
+    return Sequential(lecture_numpy_cnn(10), optimizer=Adam(eta=1e-3), l2=l2, seed=seed)
 
 
-def lecture_cnn_mnist(seeds=None, epochs=None, batches=10, n_subset=None, fast=None,
-                      compare_torch=False):
+def lecture_cnn_mnist(seeds=None, epochs=None, batches=10, n_subset=None, fast=None):
     """Experiment 2: the lecture's own CNN on the 10,000 bundled MNIST images.
 
-    One 3x3 'same' feature map with leaky ReLU (slope 1e-3), Dense 30 and 20
-    (leaky ReLU), softmax output; Adam(1e-3), L2 1e-5 on the dense weights,
+    :func:`numbacnn.architectures.lecture_numpy_cnn`: one 3x3 'same' feature
+    map with leaky ReLU (slope 1e-3), Dense 30 and 20 (leaky ReLU), softmax
+    output; Adam(1e-3), L2 1e-5 on the dense weights,
     ``batches`` mini-batches per epoch (batch size ``ceil(n_train/10)``),
     float64 as the lecture; a 75/25 split that changes with the seed.
 
@@ -241,10 +240,9 @@ def lecture_cnn_mnist(seeds=None, epochs=None, batches=10, n_subset=None, fast=N
         epochs = 10 if fast else 100
     if n_subset is None and fast:
         n_subset = 2000
-    tests, trains, times, torch_tests, torch_times, curves = [], [], [], [], [], []
-    tr = torch_reference() if compare_torch else None
+    tests, trains, times, curves = [], [], [], []
     for seed in seeds:
-        X_tr, X_te, y_tr, y_te = _mnist_split(seed, n_subset)
+        X_tr, X_te, y_tr, y_te = mnist_data(seed, n_subset)
         # float64, as the lecture's NumPy code
         X_tr, X_te = X_tr.astype(np.float64), X_te.astype(np.float64)
         batch = -(-len(X_tr) // batches)
@@ -261,21 +259,11 @@ def lecture_cnn_mnist(seeds=None, epochs=None, batches=10, n_subset=None, fast=N
         curves.append((acc_tr, acc_val))
         trains.append(accuracy(model.predict(X_tr), y_tr))
         tests.append(accuracy(model.predict(X_te), y_te))
-        if tr is not None:
-            r = tr.train(tr.lecture_cnn(), X_tr, y_tr, task="classify", optimizer="adam",
-                         eta=1e-3, epochs=epochs, batch_size=batch, seed=seed,
-                         dtype=np.float64, X_test=X_te, y_test=y_te)
-            torch_tests.append(r["test_accuracy"])
-            torch_times.append(r["seconds"])
     m, s = mean_std(tests)
     mt, st = mean_std(trains)
     numbers = {"test accuracy mean": m, "test accuracy std": s,
                "train accuracy mean": mt, "train accuracy std": st,
                "seconds per epoch": float(np.sum(times) / (epochs * len(seeds)))}
-    if tr is not None:
-        numbers["torch test accuracy mean"], numbers["torch test accuracy std"] = mean_std(
-            torch_tests)
-        numbers["time ratio numbacnn/torch"] = float(np.sum(times) / np.sum(torch_times))
     fig, ax = new_figure()
     for k, (a_tr, a_val) in enumerate(curves):
         ax.plot(a_tr, color=f"C{k}", lw=1, label=f"training (seed {seeds[k]})")
@@ -304,48 +292,33 @@ def lecture_cnn_mnist(seeds=None, epochs=None, batches=10, n_subset=None, fast=N
 
 
 # --------------------------------------------------------------------------- 3: small CNN
-def small_cnn_layers(n_classes=10):
-    """conv 32 3x3 ReLU - maxpool 2 - conv 64 3x3 ReLU - maxpool 2 - dense 128 - dense 10."""
-    from ..layers import Conv2D, Dense, Flatten, MaxPool2D
-
-    return [Conv2D(32, 3, activation="relu"), MaxPool2D(2),
-            Conv2D(64, 3, activation="relu"), MaxPool2D(2), Flatten(),
-            Dense(128, activation="relu"), Dense(n_classes, activation="softmax")]
-
-
-def _train_small_cnn(X_tr, y_tr, X_te, y_te, epochs, batch_size, seed, tr):
+def _train_small_cnn(X_tr, y_tr, X_te, y_te, epochs, batch_size, seed):
     from .. import Sequential
+    from ..architectures import small_cnn
     from ..optimizers import Adam
 
-    model = Sequential(small_cnn_layers(), optimizer=Adam(eta=1e-3), seed=seed)
+    model = Sequential(small_cnn(10), optimizer=Adam(eta=1e-3), seed=seed)
     epoch_times = []
     for _ in range(epochs):
         with Timer() as tm:
             model.fit(X_tr, y_tr, epochs=1, batch_size=batch_size, verbose=0)
         epoch_times.append(tm.seconds)
-    out = {"test": accuracy(model.predict(X_te), y_te), "epoch_times": epoch_times}
-    if tr is not None:
-        r = tr.train(tr.small_cnn(), X_tr, y_tr, task="classify", optimizer="adam", eta=1e-3,
-                     epochs=epochs, batch_size=batch_size, seed=seed, dtype=np.float32,
-                     X_test=X_te, y_test=y_te)
-        out["torch_test"] = r["test_accuracy"]
-        out["torch_epoch_times"] = r["epoch_seconds"]
-    return out
+    return {"test": accuracy(model.predict(X_te), y_te), "epoch_times": epoch_times}
 
 
-def _epoch_time(times):
+def epoch_time(times):
     """Median epoch time, leaving out the first epoch when there are more (compilation)."""
     times = list(times)
     return float(np.median(times[1:] if len(times) > 1 else times))
 
 
-def small_cnn_mnist(seeds=None, epochs=None, batch_size=64, n_subset=None, fast=None,
-                    compare_torch=False):
+def small_cnn_mnist(seeds=None, epochs=None, batch_size=64, n_subset=None, fast=None):
     """Experiment 3: a small CNN on the same 75/25 split of MNIST, float32.
 
-    Conv(32, 3x3) - pool - Conv(64, 3x3) - pool - Dense(128) - Dense(10), ReLU,
-    Adam(1e-3), batch 64.  Epoch time is the median over epochs after the
-    first (which includes compilation when the cache is cold).
+    :func:`numbacnn.architectures.small_cnn`: Conv(32, 3x3) - pool - Conv(64,
+    3x3) - pool - Dense(128) - Dense(10), ReLU, Adam(1e-3), batch 64.  Epoch
+    time is the median over epochs after the first (which includes
+    compilation when the cache is cold).
     """
     fast = fast_mode(fast)
     if seeds is None:
@@ -354,11 +327,10 @@ def small_cnn_mnist(seeds=None, epochs=None, batch_size=64, n_subset=None, fast=
         epochs = 2 if fast else 15
     if n_subset is None and fast:
         n_subset = 2000
-    tr = torch_reference() if compare_torch else None
     runs = []
     for seed in seeds:
-        X_tr, X_te, y_tr, y_te = _mnist_split(seed, n_subset)
-        runs.append(_train_small_cnn(X_tr, y_tr, X_te, y_te, epochs, batch_size, seed, tr))
+        X_tr, X_te, y_tr, y_te = mnist_data(seed, n_subset)
+        runs.append(_train_small_cnn(X_tr, y_tr, X_te, y_te, epochs, batch_size, seed))
     return _small_cnn_result("small_cnn_mnist",
                              "Experiment 3: a small CNN on 10,000 MNIST images (75/25)",
                              runs, seeds, epochs, batch_size, len(X_tr), len(X_te), fast)
@@ -366,26 +338,14 @@ def small_cnn_mnist(seeds=None, epochs=None, batch_size=64, n_subset=None, fast=
 
 def _small_cnn_result(name, title, runs, seeds, epochs, batch_size, n_train, n_test, fast):
     m, s = mean_std([r["test"] for r in runs])
-    t = _epoch_time([x for r in runs for x in r["epoch_times"][1:]] or runs[0]["epoch_times"])
+    t = epoch_time([x for r in runs for x in r["epoch_times"][1:]] or runs[0]["epoch_times"])
     numbers = {"test accuracy mean": m, "test accuracy std": s, "seconds per epoch": t}
     rows = [{"seed": sd, "test accuracy": r["test"],
-             "s/epoch": _epoch_time(r["epoch_times"])} for sd, r in zip(seeds, runs, strict=True)]
-    if "torch_test" in runs[0]:
-        mt, st = mean_std([r["torch_test"] for r in runs])
-        tt = _epoch_time([x for r in runs for x in r["torch_epoch_times"][1:]]
-                         or runs[0]["torch_epoch_times"])
-        numbers.update({"torch test accuracy mean": mt, "torch test accuracy std": st,
-                        "torch seconds per epoch": tt, "epoch time ratio numbacnn/torch": t / tt})
-        for row, r in zip(rows, runs, strict=True):
-            row["torch test accuracy"] = r["torch_test"]
-            row["torch s/epoch"] = _epoch_time(r["torch_epoch_times"])
+             "s/epoch": epoch_time(r["epoch_times"])} for sd, r in zip(seeds, runs, strict=True)]
     fig, ax = new_figure(figsize=(5, 3.5))
     for k, r in enumerate(runs):
         ax.plot(np.arange(1, epochs + 1), r["epoch_times"], "o-", color=f"C{k}",
                 label=f"numbacnn seed {seeds[k]}")
-        if "torch_epoch_times" in r:
-            ax.plot(np.arange(1, epochs + 1), r["torch_epoch_times"], "s--", color=f"C{k}",
-                    label=f"torch seed {seeds[k]}")
     ax.set_xlabel("epoch")
     ax.set_ylabel("seconds")
     ax.set_title("Epoch time (the first epoch includes compilation)")
@@ -400,7 +360,7 @@ def _small_cnn_result(name, title, runs, seeds, epochs, batch_size, n_train, n_t
 
 # --------------------------------------------------------------------------- 4: Fashion-MNIST
 def fashion_mnist(epochs=None, batch_size=64, seed=0, n_train=None, n_test=None, path=None,
-                  fast=None, compare_torch=False):
+                  fast=None):
     """Experiment 4: the small CNN of experiment 3 on Fashion-MNIST (60,000 / 10,000).
 
     The data come from :func:`numbacnn.datasets.load_fashion_mnist` (the
@@ -416,27 +376,29 @@ def fashion_mnist(epochs=None, batch_size=64, seed=0, n_train=None, n_test=None,
     X_tr, y_tr = load_fashion_mnist(path, split="train")
     X_te, y_te = load_fashion_mnist(path, split="test")
     X_tr, y_tr, X_te, y_te = X_tr[:n_train], y_tr[:n_train], X_te[:n_test], y_te[:n_test]
-    tr = torch_reference() if compare_torch else None
-    run = _train_small_cnn(X_tr, y_tr, X_te, y_te, epochs, batch_size, seed, tr)
+    run = _train_small_cnn(X_tr, y_tr, X_te, y_te, epochs, batch_size, seed)
     return _small_cnn_result("fashion_mnist", "Experiment 4: the small CNN on Fashion-MNIST",
                              [run], (seed,), epochs, batch_size, len(X_tr), len(X_te), fast)
 
 
 # --------------------------------------------------------------------------- 8: CIFAR-10
-def cifar_layers():
-    """The lecture's Keras CIFAR-10 model (logits out; softmax fused into the loss)."""
-    from ..layers import Conv2D, Dense, Flatten, MaxPool2D
+def cifar_timing_data(seed, batch_size, timing_batches):
+    """Random CIFAR-shaped images and labels for ``timing_batches + 1`` batches.
 
-    return [Conv2D(32, 3, activation="relu"), MaxPool2D(2),
-            Conv2D(64, 3, activation="relu"), MaxPool2D(2),
-            Conv2D(64, 3, activation="relu"), Flatten(),
-            Dense(64, activation="relu"), Dense(10, activation="softmax")]
+    ``X`` is float32 in [0, 1) of shape ``(batch_size * (timing_batches + 1),
+    3, 32, 32)``, ``y`` integer labels 0..9, both drawn from
+    ``numpy.random.default_rng(seed)``.
+    """
+    rng = np.random.default_rng(seed)
+    X = rng.random((batch_size * (timing_batches + 1), 3, 32, 32), dtype=np.float32)
+    return X, rng.integers(0, 10, len(X))
 
 
 def cifar10(path=None, epochs=None, batch_size=32, timing_batches=None, n_train=None,
-            seed=0, fast=None, compare_torch=False):
+            seed=0, fast=None):
     """Experiment 8: the lecture's CIFAR-10 model -- shapes, per-epoch cost, and training.
 
+    The model is :func:`numbacnn.architectures.cifar_cnn`.
     The model's layer shapes and parameter counts are always reported, and
     the cost of one epoch (50,000 images, batch 32, Adam) is extrapolated from
     ``timing_batches`` training steps on CIFAR-shaped random data.  When
@@ -445,16 +407,15 @@ def cifar10(path=None, epochs=None, batch_size=32, timing_batches=None, n_train=
     (``n_train`` images) and its test accuracy reported.
     """
     from .. import Sequential
+    from ..architectures import cifar_cnn
     from ..optimizers import Adam
 
     fast = fast_mode(fast)
-    tr = torch_reference() if compare_torch else None
     if epochs is None:
         epochs = 1 if fast else 10
     if timing_batches is None:
         timing_batches = 3 if fast else 30
-    rng = np.random.default_rng(seed)
-    model = Sequential(cifar_layers(), optimizer=Adam(eta=1e-3), seed=seed)
+    model = Sequential(cifar_cnn(10), optimizer=Adam(eta=1e-3), seed=seed)
     model.build((3, 32, 32), dtype=np.float32)
     rows, shape = [], (3, 32, 32)
     for layer in model.layers:
@@ -462,8 +423,7 @@ def cifar10(path=None, epochs=None, batch_size=32, timing_batches=None, n_train=
         rows.append({"layer": type(layer).__name__, "output shape": str(tuple(shape)),
                      "parameters": int(layer.n_params)})
     n_params = int(sum(r["parameters"] for r in rows))
-    Xr = rng.random((batch_size * (timing_batches + 1), 3, 32, 32), dtype=np.float32)
-    yr = rng.integers(0, 10, len(Xr))
+    Xr, yr = cifar_timing_data(seed, batch_size, timing_batches)
     # one warm-up batch (compilation) then the timed ones
     model.fit(Xr[:batch_size], yr[:batch_size], epochs=1, batch_size=batch_size, verbose=0)
     with Timer() as tm:
@@ -473,14 +433,7 @@ def cifar10(path=None, epochs=None, batch_size=32, timing_batches=None, n_train=
     steps = -(-50000 // batch_size)
     numbers = {"parameters": n_params, f"seconds per batch of {batch_size}": per_batch,
                "extrapolated seconds per epoch (50,000 images)": per_batch * steps}
-    if tr is not None:
-        r = tr.train(tr.cifar_cnn(), Xr, yr, task="classify", optimizer="adam", eta=1e-3,
-                     epochs=2, batch_size=batch_size, seed=seed, dtype=np.float32)
-        t_batch = r["epoch_seconds"][1] / (len(Xr) // batch_size)
-        numbers["torch seconds per batch"] = t_batch
-        numbers["torch extrapolated seconds per epoch"] = t_batch * steps
-        numbers["time ratio numbacnn/torch"] = per_batch / t_batch
-    notes = ["CIFAR-10 cannot be downloaded on the machines this was run on; the cost "
+    notes = ["Without a CIFAR-10 folder (path=None) the model is not trained; the cost "
              "per epoch is extrapolated from timed batches of random 32x32x3 images."]
     figures = {}
     if path is not None:
@@ -489,7 +442,7 @@ def cifar10(path=None, epochs=None, batch_size=32, timing_batches=None, n_train=
         X_tr, y_tr = load_cifar10(path, split="train")
         X_te, y_te = load_cifar10(path, split="test")
         X_tr, y_tr = X_tr[:n_train], y_tr[:n_train]
-        model = Sequential(cifar_layers(), optimizer=Adam(eta=1e-3), seed=seed)
+        model = Sequential(cifar_cnn(10), optimizer=Adam(eta=1e-3), seed=seed)
         hist = model.fit(X_tr, y_tr, epochs=epochs, batch_size=batch_size, verbose=0,
                          validation_data=(X_te, y_te))
         numbers["test accuracy"] = accuracy(model.predict(X_te), y_te)

@@ -14,13 +14,19 @@ results.
 
 import numpy as np
 
-from ._common import ExperimentResult, Timer, fast_mode, new_figure, torch_reference
+from ._common import ExperimentResult, Timer, fast_mode, new_figure
 
-__all__ = ["noisy_sine", "oscillator", "vanishing_gradients", "sine_data", "oscillator_data"]
+__all__ = ["noisy_sine", "oscillator", "vanishing_gradients", "sine_data", "oscillator_data",
+           "oscillator_problem", "rollout", "sine_readings"]
 
 # Var(2 U(0, 1)) = 4/12: no predictor of the next value can beat this MSE
 NOISE_FLOOR = 1.0 / 3.0
 ORACLE = "noiseless mean sin(0.02 t) + 1 (oracle)"
+
+
+def sine_readings(step):
+    """The two readings of a window of ``step`` values: ``name -> (T, D)`` sample shape."""
+    return {"lecture": (1, step), "sequence": (step, 1)}
 
 
 # --------------------------------------------------------------------------- noisy sine
@@ -70,19 +76,20 @@ def _sine_baselines(d):
 
 def _sine_model(seed, eta):
     from .. import Sequential
-    from ..layers import Dense, SimpleRNN
+    from ..architectures import rnn_regressor
     from ..optimizers import RMSprop
 
-    return Sequential([SimpleRNN(32, activation="relu"), Dense(8, activation="relu"), Dense(1)],
-                      loss="mse", optimizer=RMSprop(eta=eta), seed=seed)
+    return Sequential(rnn_regressor("rnn", 32, 8, 1, cell_activation="relu"), loss="mse",
+                      optimizer=RMSprop(eta=eta), seed=seed)
 
 
 def noisy_sine(epochs=None, batch_size=16, eta=1e-3, seed=0, n=1000, n_train=800,
-               step=4, fast=None, compare_torch=False):
+               step=4, fast=None):
     """Experiment 5: the lecture's SimpleRNN on a noisy sine, beside honest baselines.
 
-    The model is SimpleRNN(32, ReLU) - Dense(8, ReLU) - Dense(1), mean squared error,
-    RMSprop, batch 16.  Two readings of "windows of 4" are trained:
+    The model is :func:`numbacnn.architectures.rnn_regressor`, SimpleRNN(32,
+    ReLU) - Dense(8, ReLU) - Dense(1), mean squared error, RMSprop, batch 16.
+    Two readings of "windows of 4" are trained:
 
     * ``lecture`` -- the lecture's ``input_shape=(1, step)``: **one** time step
       with 4 features, so the recurrence never runs (the RNN is a dense layer);
@@ -94,8 +101,6 @@ def noisy_sine(epochs=None, batch_size=16, eta=1e-3, seed=0, n=1000, n_train=800
         Default 100 (the lecture), 15 in fast mode.
     fast : bool, optional
         Overrides ``NUMBACNN_FAST``.
-    compare_torch : bool
-        Also train the same models in PyTorch in this run.
 
     Returns
     -------
@@ -103,12 +108,11 @@ def noisy_sine(epochs=None, batch_size=16, eta=1e-3, seed=0, n=1000, n_train=800
         ``numbers``: test MSE of both RNN readings and of every baseline.
     """
     fast = fast_mode(fast)
-    tr = torch_reference() if compare_torch else None
     if epochs is None:
         epochs = 15 if fast else 100
     d = sine_data(n=n, n_train=n_train, step=step, seed=seed)
     base = _sine_baselines(d)
-    shapes = {"lecture": (1, step), "sequence": (step, 1)}
+    shapes = sine_readings(step)
     numbers, preds, rows = {}, {}, []
     for reading, shape in shapes.items():
         Xtr = d["X_train"].reshape((-1,) + shape)
@@ -121,21 +125,10 @@ def noisy_sine(epochs=None, batch_size=16, eta=1e-3, seed=0, n=1000, n_train=800
         mse = float(np.mean((pred - d["y_test"]) ** 2))
         numbers[f"RNN test MSE ({reading} reading)"] = mse
         numbers[f"RNN train seconds ({reading} reading)"] = tm.seconds
-        row = {"predictor": f"SimpleRNN, {reading} reading {shape}", "test MSE": mse}
-        if tr is not None:
-            r = tr.train(tr.sine_rnn(shape[1]), Xtr, d["y_train"][:, None], task="regress",
-                         optimizer="rmsprop", eta=eta, epochs=epochs, batch_size=batch_size,
-                         seed=seed, dtype=np.float64, X_test=Xte, y_test=d["y_test"][:, None])
-            numbers[f"torch RNN test MSE ({reading} reading)"] = r["test_mse"]
-            numbers[f"torch train seconds ({reading} reading)"] = r["seconds"]
-            row["torch test MSE"] = r["test_mse"]
-        rows.append(row)
+        rows.append({"predictor": f"SimpleRNN, {reading} reading {shape}", "test MSE": mse})
     for name, mse in base.items():
         numbers[f"baseline: {name}"] = mse
-        row = {"predictor": name, "test MSE": mse}
-        if compare_torch:
-            row["torch test MSE"] = ""
-        rows.append(row)
+        rows.append({"predictor": name, "test MSE": mse})
 
     fig, ax = new_figure(figsize=(8, 3.5))
     tt = d["t_test"]
@@ -168,8 +161,8 @@ def noisy_sine(epochs=None, batch_size=16, eta=1e-3, seed=0, n=1000, n_train=800
         "regression on the window; the lecture's plot of predictions over the data "
         "cannot show that.",
         "Windows are split by the time of their target, without the lecture's padding "
-        "(which invents targets by repeating the last value); the noise draw differs "
-        "from the issue's, so compare orderings, not the third decimal.",
+        "(which invents targets by repeating the last value); another noise draw moves "
+        "the MSEs in the second decimal, so compare orderings, not the third decimal.",
     ]
     return ExperimentResult(
         name="noisy_sine",
@@ -192,14 +185,14 @@ def oscillator_data(n_steps=4000, dt=0.05, omega=1.2):
 
 def _oscillator_model(kind, hidden, eta, seed):
     from .. import Sequential
-    from ..layers import GRU, LSTM, Dense, SimpleRNN
+    from ..architectures import recurrent_net
     from ..optimizers import Adam
 
-    cell = {"rnn": SimpleRNN, "lstm": LSTM, "gru": GRU}[kind](hidden)
-    return Sequential([cell, Dense(2)], loss="mse", optimizer=Adam(eta=eta), seed=seed)
+    return Sequential(recurrent_net(kind, 2, hidden), loss="mse", optimizer=Adam(eta=eta),
+                      seed=seed)
 
 
-def _rollout(predict, series, start, length, n_steps, omega, dt):
+def rollout(predict, series, start, length, n_steps, omega, dt):
     """Feed predictions back: from the true window ending at ``start``, ``n_steps`` steps."""
     window = series[start - length:start].copy()
     xs = np.empty((n_steps, 2))
@@ -211,50 +204,29 @@ def _rollout(predict, series, start, length, n_steps, omega, dt):
     return xs
 
 
-def oscillator(epochs=None, kinds=("rnn", "lstm", "gru"), hidden=64, length=20, eta=2e-3,
-               batch_size=32, n_steps=4000, n_train=3000, rollout_steps=400,
-               target="increment", seed=0, fast=None, compare_torch=False):
-    """Experiment 6: one RK4 step of a damped driven oscillator, learned by RNN/LSTM/GRU.
+def oscillator_problem(length=20, n_steps=4000, n_train=3000, rollout_steps=400,
+                       target="increment", dt=0.05, omega=1.2):
+    """Experiment 6's windows, training targets and rollout start, as a dict.
 
-    Data: :func:`oscillator_data` (``dt = 0.05``, ``x(0) = 1``, ``v(0) = 0``),
-    windows of ``length`` steps of ``(x, v, F)`` predicting the next
-    ``(x, v)``; the first ``n_train`` windows train, the later ones test (the
-    test part lies after the training part in time).  Model: a recurrent
-    layer of ``hidden`` units (last state) and a linear Dense(2), mean
-    squared error, Adam(``eta``).
-
-    ``target="increment"`` (default) trains the network on the step
-    ``(x, v)_{next} - (x, v)_{last}``, scaled to unit variance on the training
-    windows, and adds it back; ``target="state"`` regresses the next state
-    directly.  The increment is what one RK4 step computes; with the direct
-    target, Adam at a constant 2e-3 stalls near an MSE of 1e-5..1e-4.
-
-    The defaults (64 units, 150 epochs) come from the LSTM's rollout: at the
-    constant step 2e-3 the last Adam iterate still wanders, and a small bias
-    in one step adds up over hundreds of fed-back steps.  Measured on seeds
-    0, 1, 2: with 32 units and 50 epochs the 400-step rollout MSE(x) was
-    2.6e-4, 2.0e-4 and 7.9e-5; with 32 units and 300 epochs 4.2e-7, 9.6e-5
-    and 1.8e-4; with 64 units and 150 epochs 2.3e-5, 1.9e-5 and 4.1e-5.
+    Windows of ``length`` steps of ``(x, v, F)`` from :func:`oscillator_data`
+    predict the next ``(x, v)``; the first ``n_train`` windows train, the
+    later ones test.  With ``target="increment"`` the training target is the
+    step ``(x, v)_{next} - (x, v)_{last}`` divided by its standard deviation
+    on the training windows; with ``"state"`` it is the next state itself.
 
     Returns
     -------
-    ExperimentResult
-        ``numbers``: one-step test MSE of the next ``(x, v)`` per model and the
-        MSE of ``x`` over a ``rollout_steps``-step closed-loop rollout from the
-        start of the test part.
+    dict
+        ``series``, ``X_train``, ``T_train`` (training targets), ``X_test``,
+        ``Y_test`` (next states), ``as_state`` (turns a network's
+        ``predict`` on windows into a predictor of the next ``(x, v)``),
+        ``start`` (index of the first rolled-out step), ``truth`` (the true
+        ``(x, v)`` over the rollout), ``rollout_steps``, ``dt`` and ``omega``.
     """
     from ..datasets import sliding_windows
 
-    fast = fast_mode(fast)
-    tr = torch_reference() if compare_torch else None
-    if epochs is None:
-        epochs = 10 if fast else 150
     if target not in ("increment", "state"):
         raise ValueError(f"target must be 'increment' or 'state'; got {target!r}")
-    dt, omega = 0.05, 1.2
-    if fast:
-        n_steps, n_train = min(n_steps, 1200), min(n_train, 800)
-        rollout_steps = min(rollout_steps, 100)
     series = oscillator_data(n_steps=n_steps, dt=dt, omega=omega)
     X, Y = sliding_windows(series, length)
     Y = Y[:, :2]
@@ -264,7 +236,6 @@ def oscillator(epochs=None, kinds=("rnn", "lstm", "gru"), hidden=64, length=20, 
     else:
         base, scale = np.zeros_like(Y), np.ones(2)
     T = (Y - base) / scale
-    Xtr, Ttr, Xte, Yte = X[:n_train], T[:n_train], X[n_train:], Y[n_train:]
 
     def as_state(net_predict):
         """Turn a network's output on windows into the predicted next (x, v)."""
@@ -275,7 +246,54 @@ def oscillator(epochs=None, kinds=("rnn", "lstm", "gru"), hidden=64, length=20, 
 
     start = n_train + length
     rollout_steps = min(rollout_steps, len(series) - start)
-    truth = series[start:start + rollout_steps, :2]
+    return {"series": series, "X_train": X[:n_train], "T_train": T[:n_train],
+            "X_test": X[n_train:], "Y_test": Y[n_train:], "as_state": as_state,
+            "start": start, "truth": series[start:start + rollout_steps, :2],
+            "rollout_steps": rollout_steps, "dt": dt, "omega": omega}
+
+
+def oscillator(epochs=None, kinds=("rnn", "lstm", "gru"), hidden=64, length=20, eta=2e-3,
+               batch_size=32, n_steps=4000, n_train=3000, rollout_steps=400,
+               target="increment", seed=0, fast=None):
+    """Experiment 6: one RK4 step of a damped driven oscillator, learned by RNN/LSTM/GRU.
+
+    Data: :func:`oscillator_problem` (``dt = 0.05``, ``x(0) = 1``, ``v(0) = 0``),
+    windows of ``length`` steps of ``(x, v, F)`` predicting the next
+    ``(x, v)``; the first ``n_train`` windows train, the later ones test (the
+    test part lies after the training part in time).  Model:
+    :func:`numbacnn.architectures.recurrent_net`, a recurrent layer of
+    ``hidden`` units (last state) and a linear Dense(2), mean squared error,
+    Adam(``eta``).
+
+    ``target="increment"`` (default) trains the network on the step
+    ``(x, v)_{next} - (x, v)_{last}``, scaled to unit variance on the training
+    windows, and adds it back; ``target="state"`` regresses the next state
+    directly.  The increment is what one RK4 step computes; with the direct
+    target, Adam at a constant 2e-3 stalls near an MSE of 1e-5..1e-4.
+
+    The defaults (64 units, 150 epochs) come from the LSTM's rollout: at the
+    constant step 2e-3 the last Adam iterate still wanders, and a small bias
+    in one step adds up over hundreds of fed-back steps (the measurements
+    behind this choice are in :doc:`/experiments`, "Measurement notes").
+
+    Returns
+    -------
+    ExperimentResult
+        ``numbers``: one-step test MSE of the next ``(x, v)`` per model and the
+        MSE of ``x`` over a ``rollout_steps``-step closed-loop rollout from the
+        start of the test part.
+    """
+    fast = fast_mode(fast)
+    if epochs is None:
+        epochs = 10 if fast else 150
+    dt, omega = 0.05, 1.2
+    if fast:
+        n_steps, n_train = min(n_steps, 1200), min(n_train, 800)
+        rollout_steps = min(rollout_steps, 100)
+    p = oscillator_problem(length, n_steps, n_train, rollout_steps, target, dt, omega)
+    series, as_state, start, truth = p["series"], p["as_state"], p["start"], p["truth"]
+    rollout_steps = p["rollout_steps"]
+    Xtr, Ttr, Xte, Yte = p["X_train"], p["T_train"], p["X_test"], p["Y_test"]
     numbers, rows, rolls = {}, [], {}
     for kind in kinds:
         model = _oscillator_model(kind, hidden, eta, seed)
@@ -283,7 +301,7 @@ def oscillator(epochs=None, kinds=("rnn", "lstm", "gru"), hidden=64, length=20, 
             model.fit(Xtr, Ttr, epochs=epochs, batch_size=batch_size, verbose=0)
         predict = as_state(model.predict)
         one_step = float(np.mean((predict(Xte) - Yte) ** 2))
-        roll = _rollout(predict, series, start, length, rollout_steps, omega, dt)
+        roll = rollout(predict, series, start, length, rollout_steps, omega, dt)
         rolls[kind] = roll
         roll_mse = float(np.mean((roll[:, 0] - truth[:, 0]) ** 2))
         numbers[f"{kind} one-step test MSE"] = one_step
@@ -292,18 +310,6 @@ def oscillator(epochs=None, kinds=("rnn", "lstm", "gru"), hidden=64, length=20, 
         row = {"model": kind.upper(), "one-step test MSE": one_step,
                f"{rollout_steps}-step rollout MSE(x)": roll_mse,
                "s/epoch": tm.seconds / epochs}
-        if tr is not None:
-            net = tr.oscillator_net(kind, hidden=hidden)
-            r = tr.train(net, Xtr, Ttr, task="regress", optimizer="adam", eta=eta,
-                         epochs=epochs, batch_size=batch_size, seed=seed, dtype=np.float64)
-            tpredict = as_state(lambda W, m=r["model"], tr=tr: tr.predict(m, W, np.float64))
-            t_one = float(np.mean((tpredict(Xte) - Yte) ** 2))
-            troll = _rollout(tpredict, series, start, length, rollout_steps, omega, dt)
-            row["torch one-step MSE"] = t_one
-            row["torch rollout MSE(x)"] = float(np.mean((troll[:, 0] - truth[:, 0]) ** 2))
-            row["torch s/epoch"] = r["seconds"] / epochs
-            numbers[f"torch {kind} one-step test MSE"] = t_one
-            numbers[f"time ratio numbacnn/torch ({kind})"] = tm.seconds / r["seconds"]
         rows.append(row)
 
     fig, axes = new_figure(2, 1, figsize=(8, 5))

@@ -3,14 +3,14 @@
 One command, every alternative timed in the same run (the machine may be
 shared, so only the ratios are meaningful)::
 
-    flock /tmp/numbacnn-bench.lock python benchmarks/bench_conv.py --out docs/_static/bench_conv.md
+    flock /tmp/numbacnn-bench.lock python lab/bench_conv.py --out PATH.md
 
 Each timing is the median of ``--repeat`` calls after one warm-up call (the
 warm-up includes numba compilation or loading from cache, and is not timed).
 torch and numba both run with ``--threads`` threads (default 2).  Before
 timing, every implementation's result is checked against numbacnn.
 
-Cases (the foundation issue's):
+Cases:
 
 (a) N=256, C=1,  28x28, F=32, 3x3, padding 1
 (b) N=256, C=32, 14x14, F=64, 3x3, padding 1
@@ -21,9 +21,9 @@ Cases (the foundation issue's):
 import os
 
 # numba (OpenMP threading layer) and torch both leave idle OpenMP threads spinning, which
-# steals the 2 cores from whichever library is timed next.  Passive waiting keeps the
-# side-by-side timings fair (torch's float64 convolution measured 2.7x faster with it);
-# it must be set before either runtime starts.  bench_rnn.py explains its own choice.
+# steals the cores from whichever library is timed next.  Passive waiting keeps the
+# side-by-side timings fair (numbers: docs/experiments.rst, "Measurement notes"); it must
+# be set before either runtime starts.  bench_rnn.py explains its own choice.
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 import argparse
@@ -34,9 +34,8 @@ import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-import _baselines  # noqa: E402
-
-from numbacnn.experiments.speed import median_time  # noqa: E402
+import numpy_baselines as _baselines  # noqa: E402
+from numpy_baselines import median_time  # noqa: E402
 
 CASES = {
     "a": dict(N=256, C=1, H=28, W=28, F=32, k=3, padding=1, stride=1),
@@ -45,7 +44,7 @@ CASES = {
     "d": dict(N=128, C=16, H=32, W=32, F=32, k=3, padding=1, stride=2),
 }
 
-# numbacnn time / torch time must not exceed these (issue 2)
+# numbacnn time / torch time must not exceed these (the targets column of the table)
 TARGETS = {
     ("float32", "forward"): {"a": 2.0, "b": 2.0, "c": 2.0, "d": 3.0},
     ("float32", "backward"): {c: 3.0 for c in CASES},
@@ -207,7 +206,7 @@ def write(rows, path, head):
                 fh.write(",".join("" if r.get(c) is None else str(r[c]) for c in cols) + "\n")
         else:
             fh.write(
-                f"Measured with `benchmarks/bench_conv.py`: {head}. Times in ms "
+                f"Measured with `lab/bench_conv.py`: {head}. Times in ms "
                 "(median, warm-up excluded).\n\n"
             )
             fh.write("| " + " | ".join(names[c] for c in cols) + " |\n")

@@ -1,31 +1,42 @@
-"""The lecture's two NumPy coding styles, re-implemented for the speed table.
+"""What a user would write without numbacnn: the lecture's NumPy styles, im2col, scipy.
 
-The lecture's own CNN code comes in two flavours: a readable layer whose
-convolution is a Python loop over output pixels with a NumPy product-and-sum
-over each patch, and an "optimised" layer that extracts every window and
-turns the convolution into one matrix product (im2col).  The functions here
-follow the same two ideas, written afresh and *correctly* (the lecture's
-versions carry the bugs listed on the errata page), so the speed table
+The speed table (``speed_table.py``) and the convolution benchmark
+(``bench_conv.py``) time numbacnn against these, and ``tests/`` checks them
+against numbacnn.  The lecture's own CNN code comes in two flavours: a
+readable layer whose convolution is a Python loop over output pixels with a
+NumPy product-and-sum over each patch, and an "optimised" layer that extracts
+every window and turns the convolution into one matrix product (im2col).  The
+functions here follow the same two ideas, written afresh and *correctly* (the
+lecture's versions carry the bugs listed on the errata page), so a timing
 compares the styles, not the bugs:
 
 * ``*_loops`` -- Python loops over batch, filter and output position, NumPy
-  inside the innermost patch;
-* ``*_im2col`` -- windows from :func:`numpy.lib.stride_tricks.sliding_window_view`,
-  one ``tensordot``/``matmul`` for the forward pass and for each gradient.
+  inside the innermost patch ('valid' padding, stride 1);
+* ``im2col_*`` -- windows from :func:`numpy.lib.stride_tricks.sliding_window_view`
+  copied into a matrix, one GEMM for the forward pass and for each gradient
+  (any stride and zero padding);
+* :func:`scipy_conv2d` -- one ``scipy.signal.correlate2d`` call per image,
+  filter and channel;
+* :func:`max_pool2d_reshape` -- non-overlapping pooling by a reshape;
+* ``rnn_*_numpy`` -- the simple RNN, one batched matrix product per step.
 
-All use PyTorch's cross-correlation convention with 'valid' padding and
-stride 1: ``out[n, f, i, j] = b[f] + sum_{c,p,q} w[f, c, p, q] x[n, c, i+p, j+q]``.
-They double as an independent NumPy oracle in the tests.
+All use PyTorch's cross-correlation convention:
+``out[n, f, i, j] = b[f] + sum_{c,p,q} w[f, c, p, q] x[n, c, s i + p, s j + q]``
+on the zero-padded input.
 """
+
+import time
 
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
 __all__ = [
+    "median_time",
     "conv2d_loops",
     "conv2d_backward_loops",
-    "conv2d_im2col",
-    "conv2d_backward_im2col",
+    "im2col_conv2d",
+    "im2col_conv2d_backward",
+    "scipy_conv2d",
     "max_pool2d_loops",
     "max_pool2d_backward_loops",
     "max_pool2d_reshape",
@@ -33,6 +44,18 @@ __all__ = [
     "rnn_forward_numpy",
     "rnn_backward_numpy",
 ]
+
+
+def median_time(fn, repeat=3, warmup=1):
+    """Median wall-clock seconds of ``fn()`` over ``repeat`` calls after ``warmup`` calls."""
+    for _ in range(warmup):
+        fn()
+    times = []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return float(np.median(times))
 
 
 # --------------------------------------------------------------------------- convolution
@@ -66,28 +89,63 @@ def conv2d_backward_loops(grad_out, x, w):
     return grad_x, grad_w, grad_out.sum(axis=(0, 2, 3))
 
 
-def _windows(x, kh, kw):
-    """``(N, C, Ho, Wo, kh, kw)`` read-only view of every patch."""
-    return sliding_window_view(x, (kh, kw), axis=(2, 3))
+def _padded(x, padding):
+    return np.pad(x, ((0, 0), (0, 0), (padding, padding), (padding, padding)))
 
 
-def conv2d_im2col(x, w, b):
-    """Valid cross-correlation as one contraction over ``(c, p, q)`` of all windows."""
-    cols = _windows(x, w.shape[2], w.shape[3])
-    out = np.tensordot(cols, w, axes=([1, 4, 5], [1, 2, 3]))  # (N, Ho, Wo, F)
-    return np.ascontiguousarray(out.transpose(0, 3, 1, 2)) + b[None, :, None, None]
+def _cols(xp, kh, kw, stride):
+    """im2col: ``(N, Ho, Wo, C*kh*kw)`` copy of every (strided) window of ``xp``."""
+    win = sliding_window_view(xp, (kh, kw), axis=(2, 3))[:, :, ::stride, ::stride]
+    N, C, Ho, Wo = win.shape[:4]
+    return win.transpose(0, 2, 3, 1, 4, 5).reshape(N, Ho, Wo, C * kh * kw)
 
 
-def conv2d_backward_im2col(grad_out, x, w):
-    """Gradients of :func:`conv2d_im2col`; ``grad_x`` correlates with the flipped kernel."""
+def im2col_conv2d(x, w, b, stride=1, padding=0):
+    """Forward pass: windows to a matrix, one GEMM with the flattened filters."""
     F, C, kh, kw = w.shape
-    cols = _windows(x, kh, kw)
-    grad_w = np.tensordot(grad_out, cols, axes=([0, 2, 3], [0, 2, 3]))  # (F, C, kh, kw)
-    padded = np.pad(grad_out, ((0, 0), (0, 0), (kh - 1, kh - 1), (kw - 1, kw - 1)))
-    flipped = w[:, :, ::-1, ::-1].transpose(1, 0, 2, 3)  # (C, F, kh, kw)
-    grad_x = np.tensordot(_windows(padded, kh, kw), flipped, axes=([1, 4, 5], [1, 2, 3]))
-    return (np.ascontiguousarray(grad_x.transpose(0, 3, 1, 2)), grad_w,
-            grad_out.sum(axis=(0, 2, 3)))
+    cols = _cols(_padded(x, padding), kh, kw, stride)
+    y = cols @ w.reshape(F, -1).T  # (N, Ho, Wo, F)
+    y += b
+    return np.ascontiguousarray(y.transpose(0, 3, 1, 2))
+
+
+def im2col_conv2d_backward(g, x, w, stride=1, padding=0):
+    """Backward pass: GEMMs for the weight and column gradients, col2im by tap-wise adds."""
+    F, C, kh, kw = w.shape
+    N, _, H, W = x.shape
+    xp = _padded(x, padding)
+    cols = _cols(xp, kh, kw, stride)  # (N, Ho, Wo, C*kh*kw)
+    Ho, Wo = cols.shape[1], cols.shape[2]
+    g2 = g.transpose(0, 2, 3, 1).reshape(-1, F)  # (N*Ho*Wo, F)
+    grad_w = (g2.T @ cols.reshape(-1, C * kh * kw)).reshape(w.shape)
+    grad_b = g.sum(axis=(0, 2, 3))
+    dcols = (g2 @ w.reshape(F, -1)).reshape(N, Ho, Wo, C, kh, kw)
+    grad_xp = np.zeros_like(xp)
+    for p in range(kh):
+        for q in range(kw):
+            grad_xp[
+                :, :, p : p + stride * (Ho - 1) + 1 : stride, q : q + stride * (Wo - 1) + 1 : stride
+            ] += dcols[:, :, :, :, p, q].transpose(0, 3, 1, 2)
+    grad_x = grad_xp[:, :, padding : padding + H, padding : padding + W]
+    return grad_x, grad_w, grad_b
+
+
+def scipy_conv2d(x, w, b, stride=1, padding=0):
+    """Forward pass as ``N*F*C`` calls of ``scipy.signal.correlate2d`` on single images."""
+    from scipy import signal
+
+    F, C, kh, kw = w.shape
+    xp = _padded(x, padding)
+    N = x.shape[0]
+    Hv, Wv = xp.shape[2] - kh + 1, xp.shape[3] - kw + 1
+    y = np.empty((N, F, (Hv - 1) // stride + 1, (Wv - 1) // stride + 1), dtype=x.dtype)
+    for n in range(N):
+        for f in range(F):
+            acc = np.full((Hv, Wv), b[f], dtype=x.dtype)
+            for c in range(C):
+                acc += signal.correlate2d(xp[n, c], w[f, c], mode="valid")
+            y[n, f] = acc[::stride, ::stride]
+    return y
 
 
 # --------------------------------------------------------------------------- max pooling

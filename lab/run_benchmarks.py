@@ -2,10 +2,10 @@
 
 Usage::
 
-    python tools/run_benchmarks.py                 # all of benchmarks/bench_*.py
-    python tools/run_benchmarks.py bench_rnn       # a selection, by file stem
+    python lab/run_benchmarks.py                 # all of lab/bench_*.py
+    python lab/run_benchmarks.py bench_rnn       # a selection, by file stem
 
-Each ``benchmarks/NAME.py`` is run as ``python benchmarks/NAME.py --out
+Each ``lab/NAME.py`` is run as ``python lab/NAME.py --out
 docs/_generated/benchmarks/NAME.md`` while holding ``/tmp/numbacnn-bench.lock``
 (the same lock ``flock`` takes), so no two benchmarks ever overlap.  The docs
 page :doc:`/experiments` lays out whatever tables exist; commit them after a
@@ -21,7 +21,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-BENCH = ROOT / "benchmarks"
+BENCH = ROOT / "lab"
 OUT = ROOT / "docs" / "_generated" / "benchmarks"
 LOCK = Path("/tmp/numbacnn-bench.lock")
 

@@ -1,11 +1,12 @@
-"""The experiments' models in PyTorch, for same-run comparisons only.
+"""PyTorch twins of the numbacnn architectures, for same-run comparisons.
 
-Imported lazily by an experiment called with ``compare_torch=True``; never by
-``import numbacnn``, never by the tests.  Each builder mirrors a numbacnn
-model layer for layer, with the same initialisation scheme (Glorot-uniform
-kernels, zero biases, orthogonal recurrent weights: the Keras defaults the
-lecture relied on), the same loss, optimizer and batch order conventions, so
-that accuracy and time are compared like for like.
+Used by ``compare_experiments.py`` and ``speed_table.py`` (needs the
+``bench`` extra, i.e. torch); nothing in ``numbacnn/`` imports this module.
+Each builder mirrors a function of :mod:`numbacnn.architectures` layer for
+layer (its docstring names it), with the same initialisation scheme
+(He-normal before ReLU-type activations, Glorot-uniform otherwise, zero
+biases, orthogonal recurrent weights), the same loss, optimizer and batch
+order conventions, so that accuracy and time are compared like for like.
 
 Layout conventions are PyTorch's (``(N, C, H, W)`` images, batch-first
 sequences), the same as numbacnn's, so the arrays pass through unchanged.
@@ -19,20 +20,29 @@ from torch import nn
 
 __all__ = [
     "start_threads",
-    "digits_cnn",
     "lecture_cnn",
+    "lecture_numpy_cnn",
     "small_cnn",
     "cifar_cnn",
-    "sine_rnn",
-    "oscillator_net",
+    "rnn_regressor",
+    "recurrent_net",
     "train",
     "predict",
     "time_layer",
 ]
 
 
-def start_threads(n):
-    """Use ``n`` intra-op threads and start the pool now (see ``_common.torch_reference``)."""
+def start_threads(n=None):
+    """Use ``n`` intra-op threads (default: numba's count) and start torch's pool now.
+
+    numba's and torch's OpenMP runtimes share the process, and which of the
+    two starts its thread pool first matters: call this before numbacnn
+    trains anything (the numbers are in the docs' "Measurement notes").
+    """
+    if n is None:
+        import numba
+
+        n = numba.get_num_threads()
     torch.set_num_threads(int(n))
     # an element-wise op above torch's grain size runs on the OpenMP pool, starting it
     torch.ones(1 << 18).mul_(2.0)
@@ -82,15 +92,16 @@ class _Flatten(nn.Module):
         return x.reshape(x.shape[0], -1)
 
 
-def digits_cnn():
-    """The lecture's Keras digits CNN for ``(N, 1, 8, 8)`` input."""
+def lecture_cnn(side=8, n_classes=10):
+    """Twin of :func:`numbacnn.architectures.lecture_cnn` for ``(N, 1, side, side)`` input."""
+    flat = 10 * (side // 2) ** 2
     return nn.Sequential(
         _conv(1, 10, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2), _Flatten(),
-        _lin(160, 50), nn.ReLU(), _lin(50, 10, he=False))
+        _lin(flat, 50), nn.ReLU(), _lin(50, n_classes, he=False))
 
 
-def lecture_cnn(alpha=1e-3):
-    """The lecture's own CNN: one 3x3 'same' map, leaky ReLU, Dense 30, 20, 10."""
+def lecture_numpy_cnn(alpha=1e-3):
+    """Twin of :func:`numbacnn.architectures.lecture_numpy_cnn` for 28x28 input."""
     return nn.Sequential(
         _conv(1, 1, 3, padding=1), nn.LeakyReLU(alpha), _Flatten(),
         _lin(784, 30), nn.LeakyReLU(alpha), _lin(30, 20), nn.LeakyReLU(alpha),
@@ -98,7 +109,7 @@ def lecture_cnn(alpha=1e-3):
 
 
 def small_cnn(in_channels=1, side=28):
-    """conv 32 3x3 - pool - conv 64 3x3 - pool - dense 128 - dense 10 (valid padding)."""
+    """Twin of :func:`numbacnn.architectures.small_cnn` for ``(N, C, side, side)`` input."""
     s = ((side - 2) // 2 - 2) // 2
     return nn.Sequential(
         _conv(in_channels, 32, 3), nn.ReLU(), nn.MaxPool2d(2),
@@ -107,7 +118,7 @@ def small_cnn(in_channels=1, side=28):
 
 
 def cifar_cnn():
-    """The lecture's Keras CIFAR-10 model for ``(N, 3, 32, 32)`` input."""
+    """Twin of :func:`numbacnn.architectures.cifar_cnn` for ``(N, 3, 32, 32)`` input."""
     return nn.Sequential(
         _conv(3, 32, 3), nn.ReLU(), nn.MaxPool2d(2),
         _conv(32, 64, 3), nn.ReLU(), nn.MaxPool2d(2),
@@ -128,14 +139,18 @@ class _RecurrentHead(nn.Module):
         return self.head(out[:, -1, :])
 
 
-def sine_rnn(n_features, hidden=32):
-    """The lecture's SimpleRNN(32, ReLU) - Dense 8 ReLU - Dense 1."""
+def rnn_regressor(n_features, hidden=32):
+    """Twin of :func:`numbacnn.architectures.rnn_regressor` (ReLU SimpleRNN, Dense 8, Dense 1)."""
     head = nn.Sequential(_lin(hidden, 8), nn.ReLU(), _lin(8, 1, he=False))
     return _RecurrentHead(_recurrent(nn.RNN, n_features, hidden, nonlinearity="relu"), head)
 
 
-def oscillator_net(kind, n_in=3, hidden=32, n_out=2):
-    """'rnn' (tanh), 'lstm' or 'gru' layer, last state, linear Dense ``n_out``."""
+def recurrent_net(kind, n_in=3, hidden=32, n_out=2):
+    """Twin of :func:`numbacnn.architectures.recurrent_net` with a linear head.
+
+    ``kind`` is ``'rnn'`` (tanh), ``'lstm'`` or ``'gru'``; the last state
+    feeds a linear Dense ``n_out``.
+    """
     cls = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}[kind]
     return _RecurrentHead(_recurrent(cls, n_in, hidden), _lin(hidden, n_out, he=False))
 

@@ -1,20 +1,23 @@
-"""Run the lecture's experiments and write the docs' result tables and figures.
+"""Run the lecture's experiments and the speed table; write the docs' tables and figures.
 
 One command for the whole set (full settings, PyTorch timed in the same run)::
 
-    flock /tmp/numbacnn-bench.lock python tools/run_experiments.py --compare-torch
+    flock /tmp/numbacnn-bench.lock python lab/run_experiments.py --compare-torch
 
 or a selection / the fast mode::
 
-    python tools/run_experiments.py noisy_sine oscillator --fast
+    python lab/run_experiments.py noisy_sine oscillator --fast
+
+The experiments are :data:`numbacnn.experiments.EXPERIMENTS` plus
+``speed_table`` (``speed_table.py``); with ``--compare-torch`` each runs
+through ``compare_experiments.run`` (numbacnn, then its PyTorch twin).
 
 Writes into ``docs/_generated/experiments/`` (or ``--out``): per experiment
 ``NAME.md`` (settings, numbers, table, notes), ``NAME.csv`` and one PNG per
-figure; ``run_info.md`` (appended per run: when, where, with which versions and threads) and
-``summary.md`` (our numbers beside the PyTorch reference numbers of the
-issue, measured on a 2-core machine with torch 2.13 at 2 threads).  Each
-experiment's files are written as soon as it finishes, so an interrupted
-run keeps what it measured.
+figure; ``run_info.md`` (appended per run: when, where, with which versions
+and threads) and ``summary.md`` (our numbers beside the reference numbers of
+:data:`REFERENCE`).  Each experiment's files are written as soon as it
+finishes, so an interrupted run keeps what it measured.
 """
 
 import argparse
@@ -27,8 +30,9 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 DEFAULT_OUT = os.path.join(HERE, os.pardir, "docs", "_generated", "experiments")
 
-# The issue's PyTorch reference (2-core machine, torch 2.13 CPU, 2 threads) and the
-# targets for numbacnn, as (experiment, what, reference, target, key in our numbers).
+# The PyTorch reference numbers that the docs quote (their provenance is in
+# docs/experiments.rst) and the targets for numbacnn, as
+# (experiment, what, reference, target, key in our numbers).
 REFERENCE = [
     ("digits_grid_search", "best test accuracy", "97.8% (eta=1e-2, lambda=1e-2)",
      ">= 97.5%", "best test accuracy"),
@@ -72,7 +76,7 @@ def _run_info(args, names):
 
     now = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
     lines = [f"## Run of {now}", "",
-             f"- command: `python tools/run_experiments.py {' '.join(sys.argv[1:])}`",
+             f"- command: `python lab/run_experiments.py {' '.join(sys.argv[1:])}`",
              f"- mode: {'fast' if args.fast else 'full'}",
              f"- experiments: {', '.join(names)}",
              f"- machine: {platform.machine()}, {os.cpu_count()} logical CPUs, "
@@ -114,10 +118,30 @@ def _write_summary(out, order):
         f.write(_HEADER + "".join(rows))
 
 
+def _experiments():
+    """name -> function: numbacnn's experiments and the speed table."""
+    from speed_table import speed_table
+
+    from numbacnn.experiments import EXPERIMENTS
+
+    return {**EXPERIMENTS, "speed_table": speed_table}
+
+
+def _run(name, fn, fast, compare_torch):
+    if not compare_torch:
+        return fn(fast=fast)
+    if name == "speed_table":
+        return fn(fast=fast, compare_torch=True)
+    import compare_experiments
+
+    return compare_experiments.run(name, fast=fast)
+
+
 def main(argv=None):
     sys.path.insert(0, os.path.join(HERE, os.pardir))
-    from numbacnn.experiments import EXPERIMENTS
     from numbacnn.experiments.__main__ import write_result
+
+    EXPERIMENTS = _experiments()
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("names", nargs="*", help="experiments (default: all)")
@@ -135,12 +159,9 @@ def main(argv=None):
     os.makedirs(out, exist_ok=True)
     results = {}
     for name in names:
-        kwargs = {"fast": args.fast}
-        if args.compare_torch and name != "vanishing_gradients":
-            kwargs["compare_torch"] = True
         t0 = time.perf_counter()
         print(f"[{datetime.datetime.now():%H:%M:%S}] {name} ...", file=sys.stderr, flush=True)
-        results[name] = EXPERIMENTS[name](**kwargs)
+        results[name] = _run(name, EXPERIMENTS[name], args.fast, args.compare_torch)
         results[name].settings["wall time of the experiment (s)"] = round(
             time.perf_counter() - t0, 1)
         write_result(results[name], out)

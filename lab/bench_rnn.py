@@ -2,7 +2,7 @@
 
 Usage (the machine may be shared: hold the benchmark lock)::
 
-    flock /tmp/numbacnn-bench.lock python benchmarks/bench_rnn.py [--out PATH.md]
+    flock /tmp/numbacnn-bench.lock python lab/bench_rnn.py [--out PATH.md]
 
 For each model and dtype the script builds the torch module, copies its
 weights into numbacnn's layout, checks that outputs and every gradient agree,
@@ -22,9 +22,9 @@ import os
 # OpenMP wait policy: the conv and pooling benchmarks set PASSIVE because torch's large
 # kernels run faster when numba's idle threads sleep.  Here it is the other way round:
 # torch's recurrent layers launch many tiny ops per time step and are fastest with
-# actively waiting threads (measured on 2 cores: LSTM float32 4.3 ms ACTIVE vs 29.8 ms
-# PASSIVE), so this benchmark keeps the default policy, under which both libraries are
-# at their fastest.  It must be decided before either runtime starts.
+# actively waiting threads (numbers: docs/experiments.rst, "Measurement notes"), so this
+# benchmark keeps the default policy, under which both libraries are at their fastest.
+# It must be decided before either runtime starts.
 os.environ.setdefault("OMP_WAIT_POLICY", "ACTIVE")
 
 import argparse

@@ -2,7 +2,7 @@
 
 Usage (the machine may be shared: hold the benchmark lock)::
 
-    flock /tmp/numbacnn-bench.lock python benchmarks/bench_signal_pool.py [--out PATH.md]
+    flock /tmp/numbacnn-bench.lock python lab/bench_signal_pool.py [--out PATH.md]
 
 What is timed (every alternative in the same run, alternating call by call so
 that background load hits all of them alike; reported: the best of
@@ -26,9 +26,9 @@ checked against its alternatives before it is timed.
 import os
 
 # numba (OpenMP threading layer) and torch both leave idle OpenMP threads spinning, which
-# steals the 2 cores from whichever library is timed next.  Passive waiting keeps the
-# side-by-side timings fair (torch's float64 convolution measured 2.7x faster with it);
-# it must be set before either runtime starts.  bench_rnn.py explains its own choice.
+# steals the cores from whichever library is timed next.  Passive waiting keeps the
+# side-by-side timings fair (numbers: docs/experiments.rst, "Measurement notes"); it must
+# be set before either runtime starts.  bench_rnn.py explains its own choice.
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 import argparse

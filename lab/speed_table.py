@@ -4,9 +4,8 @@ Per layer, forward and forward+backward of one mini-batch, timed in the same
 run for
 
 * numbacnn (:mod:`numbacnn.functional`, compiled loops),
-* the lecture's NumPy loop style and its im2col style
-  (:mod:`numbacnn.experiments.lecture_style`),
-* PyTorch (only with ``compare_torch=True``),
+* the lecture's NumPy loop style and the im2col style (``numpy_baselines.py``),
+* PyTorch (only with ``compare_torch=True``; ``torch_twins.py``),
 
 and one training epoch of the small MNIST CNN (numbacnn and PyTorch
 measured; the NumPy styles estimated from their per-layer times).  The loop
@@ -15,26 +14,14 @@ scaled linearly (its cost is exactly linear in the batch size), and the
 table says so.
 """
 
-import time
-
 import numpy as np
+import numpy_baselines as ls
+from numpy_baselines import median_time
 
-from . import lecture_style as ls
-from ._common import ExperimentResult, Timer, fast_mode, torch_reference
+from numbacnn.experiments import ExperimentResult, fast_mode
+from numbacnn.experiments._common import Timer
 
-__all__ = ["speed_table", "median_time"]
-
-
-def median_time(fn, repeat=3, warmup=1):
-    """Median wall-clock seconds of ``fn()`` over ``repeat`` calls after ``warmup`` calls."""
-    for _ in range(warmup):
-        fn()
-    times = []
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return float(np.median(times))
+__all__ = ["speed_table"]
 
 
 def _conv_case(rng, N, C, F, H, dtype):
@@ -66,8 +53,9 @@ def speed_table(batch=64, loop_samples=None, repeat=None, epoch_images=None, see
     ExperimentResult
         ``table``: one row per layer in milliseconds, with ratios.
     """
-    from .. import Sequential
-    from ..functional import (
+    from numbacnn import Sequential
+    from numbacnn.architectures import small_cnn
+    from numbacnn.functional import (
         conv2d,
         conv2d_backward,
         max_pool2d,
@@ -75,8 +63,7 @@ def speed_table(batch=64, loop_samples=None, repeat=None, epoch_images=None, see
         rnn_backward,
         rnn_forward,
     )
-    from ..optimizers import Adam
-    from .images import small_cnn_layers
+    from numbacnn.optimizers import Adam
 
     fast = fast_mode(fast)
     if fast:
@@ -85,7 +72,11 @@ def speed_table(batch=64, loop_samples=None, repeat=None, epoch_images=None, see
     repeat = repeat or (2 if fast else 5)
     epoch_images = epoch_images or (256 if fast else 7500)
     rng = np.random.default_rng(seed)
-    tr = torch_reference() if compare_torch else None
+    tr = None
+    if compare_torch:
+        import torch_twins as tr
+
+        tr.start_threads()
     rows = []
 
     def add(name, shape, nb_f, nb_fb, loops_fb, im2col_fb, torch_fb):
@@ -112,7 +103,7 @@ def speed_table(batch=64, loop_samples=None, repeat=None, epoch_images=None, see
         loops = scale * median_time(lambda xs=xs, w=w, b=b, gs=gs: (
             ls.conv2d_loops(xs, w, b), ls.conv2d_backward_loops(gs, xs, w)), 1, 0)
         im2col = median_time(lambda x=x, w=w, b=b, g=g: (
-            ls.conv2d_im2col(x, w, b), ls.conv2d_backward_im2col(g, x, w)), repeat)
+            ls.im2col_conv2d(x, w, b), ls.im2col_conv2d_backward(g, x, w)), repeat)
         torch_fb = tr.time_layer("conv", x, repeat, out_channels=F, kernel=3)[1] if tr else None
         add(f"conv {C}->{F} 3x3", str(x.shape), nb_f, nb_fb, loops, im2col, torch_fb)
 
@@ -152,7 +143,7 @@ def speed_table(batch=64, loop_samples=None, repeat=None, epoch_images=None, see
     # one training epoch of the small CNN on MNIST-shaped data
     X = rng.random((epoch_images, 1, 28, 28), dtype=np.float32)
     y = rng.integers(0, 10, epoch_images)
-    model = Sequential(small_cnn_layers(), optimizer=Adam(eta=1e-3), seed=seed)
+    model = Sequential(small_cnn(), optimizer=Adam(eta=1e-3), seed=seed)
     model.fit(X[:64], y[:64], epochs=1, batch_size=64, verbose=0)  # compile
     with Timer() as tm:
         model.fit(X, y, epochs=1, batch_size=64, verbose=0)

@@ -1,0 +1,6 @@
+"""The lab's modules are scripts beside each other: make them importable by name."""
+
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
