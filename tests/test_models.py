@@ -97,8 +97,8 @@ def test_minibatches_are_reshuffled_every_epoch():
     model = small_cnn()
     model.fit(X, y, epochs=2, batch_size=3, verbose=0, callbacks=[Record()])
     assert len(seen) == 2 * 4  # ceil(10 / 3) batches per epoch, the last one smaller
-    order1 = model._shuffle_rng.permutation(10)
-    order2 = model._shuffle_rng.permutation(10)
+    order1 = model.training_state.shuffled(10)
+    order2 = model.training_state.shuffled(10)
     assert not np.array_equal(order1, order2)
 
 
@@ -201,14 +201,14 @@ def test_default_loss_and_optimizer_and_fusion_by_type():
 
     model = Sequential([Dense(3, activation=MySoftmax())])
     model.build((4,))
-    assert isinstance(model.loss, CategoricalCrossEntropy) and model._fused
+    assert isinstance(model.loss, CategoricalCrossEntropy) and model.fused
     assert isinstance(model.optimizer, Adam)
     reg = Sequential([Dense(2)])
     reg.build((4,))
-    assert isinstance(reg.loss, MeanSquaredError) and not reg._fused
+    assert isinstance(reg.loss, MeanSquaredError) and not reg.fused
     unfused = Sequential([Dense(3, activation="softmax")], loss="mse")
     unfused.build((4,))
-    assert not unfused._fused
+    assert not unfused.fused
 
 
 def test_l2_adds_lambda_w_to_weight_gradients_only():
@@ -449,8 +449,10 @@ def test_bad_data_fails_at_fit():
         model.fit(X, y, epochs=1, verbose=0, validation_data=X)
     with pytest.raises(ValueError, match="epochs"):
         model.fit(X, y, epochs=0)
-    with pytest.raises(ValueError, match="batch_size"):
+    with pytest.raises(TypeError, match="batch_size must be an integer; got 2.5"):
         model.fit(X, y, batch_size=2.5)
+    with pytest.raises(ValueError, match="batch_size must be an integer >= 1; got 0"):
+        model.fit(X, y, batch_size=0)
     with pytest.raises(TypeError, match="not a numbacnn layer"):
         Sequential([Dense(2), "relu"])
     with pytest.raises(ValueError, match="no layers"):

@@ -7,13 +7,14 @@ compared to 1e-12 relative, so that a different BLAS cannot fail them while any
 real change of the computation would.
 """
 
+import json
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from numbacnn import Sequential, load_model
-from numbacnn.layers import GRU, LSTM, Conv2D, Dense, Flatten, MaxPool2D, SimpleRNN
+from numbacnn.layers import GRU, LAYERS, LSTM, Conv2D, Dense, Flatten, MaxPool2D, SimpleRNN
 
 DATA = Path(__file__).parent / "data"
 RTOL, ATOL = 1e-12, 1e-15
@@ -104,3 +105,62 @@ def test_legacy_file_resumes_training_where_it_stopped(case):
     assert sorted(got) == sorted(want)
     for key, value in want.items():
         np.testing.assert_allclose(got[key], value, rtol=RTOL, atol=ATOL, err_msg=key)
+
+
+class _RenamedDense(Dense):
+    """A Dense whose parameters an earlier version called ``kernel`` and ``bias``."""
+
+    _renamed_params = {"kernel": "W", "bias": "b"}
+
+
+def _with_old_names(src, dst):
+    """Rewrite the file ``src`` as a writer that used the old names of layer 1 would have."""
+    old = {"1.W": "1.kernel", "1.b": "1.bias"}
+    with np.load(src) as f:
+        arrays = {name: f[name] for name in f.files}
+    renamed = {}
+    for name, arr in arrays.items():
+        kind, _, rest = name.partition("/")
+        if kind == "param":
+            i, _, k = rest.partition("/")
+            name = f"param/{old.get(f'{i}.{k}', f'{i}.{k}').replace('.', '/', 1)}"
+        elif kind == "optim":
+            key, _, buf = rest.partition("/")
+            name = f"optim/{old.get(key, key)}/{buf}"
+        renamed[name] = arr
+    config = json.loads(str(arrays["config"]))
+    state = config["training_state"]
+    state["optimizer_steps"] = {old.get(k, k): t for k, t in state["optimizer_steps"].items()}
+    renamed["config"] = np.array(json.dumps(config))
+    np.savez(dst, **renamed)
+
+
+def test_renamed_parameters_of_old_files_are_translated(tmp_path, monkeypatch):
+    """load_model maps a file's old parameter names through the layer's ``_renamed_params``."""
+    monkeypatch.setitem(LAYERS, "_RenamedDense", _RenamedDense)
+    rng = np.random.default_rng(0)
+    X, y = rng.standard_normal((10, 3)), rng.standard_normal((10, 2))
+    model = Sequential([Dense(4, activation="tanh"), _RenamedDense(2)], seed=1)
+    model.fit(X, y, epochs=1, batch_size=4, verbose=0)
+    model.save(tmp_path / "new.npz")
+    _with_old_names(tmp_path / "new.npz", tmp_path / "old.npz")
+    with np.load(tmp_path / "old.npz") as f:
+        assert {"param/1/kernel", "param/1/bias", "optim/1.kernel/m", "optim/1.bias/s"} <= set(
+            f.files
+        )
+        assert "param/1/W" not in f.files and "optim/1.W/m" not in f.files
+    loaded = load_model(tmp_path / "old.npz")
+    assert sorted(loaded.layers[1].params) == ["W", "b"]
+    for a, b in zip(loaded.get_weights(), model.get_weights(), strict=True):
+        np.testing.assert_array_equal(a, b)
+    want, got = model.optimizer.state_dict(), loaded.optimizer.state_dict()
+    assert list(got) == list(want) == ["0.W", "0.b", "1.W", "1.b"]
+    for key in want:
+        assert got[key]["t"] == want[key]["t"]
+        for name in ("m", "s"):
+            np.testing.assert_array_equal(got[key][name], want[key][name])
+    resumed = loaded.fit(X, y, epochs=1, batch_size=4, verbose=0)
+    straight = model.fit(X, y, epochs=1, batch_size=4, verbose=0)
+    assert resumed.history == straight.history and resumed.epoch == straight.epoch == [1]
+    for a, b in zip(loaded.get_weights(), model.get_weights(), strict=True):
+        np.testing.assert_array_equal(a, b)
