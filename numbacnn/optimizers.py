@@ -66,10 +66,6 @@ __all__ = [
 ]
 
 
-def _check_eta(eta):
-    return check_real(eta, "eta", low=0, low_open=True)
-
-
 def _check_momentum(momentum):
     return check_real(momentum, "momentum", low=0, high=1, high_open=True)
 
@@ -106,7 +102,7 @@ class Optimizer:
     buffers = ()
 
     def __init__(self, eta):
-        self.eta = _check_eta(eta)
+        self.eta = check_real(eta, "eta", low=0, low_open=True)
         self.state = {}
 
     def step(self, params, grads):
@@ -228,12 +224,9 @@ class Optimizer:
                         f"{list(self.buffers)}"
                     )
                 if not isinstance(buf, np.ndarray) or buf.shape != shape or buf.dtype != dtype:
-                    got = (f"{buf.dtype} array of shape {buf.shape}"
-                           if isinstance(buf, np.ndarray) else type(buf).__name__)
-                    raise ValueError(
-                        f"state[{key!r}][{name!r}] must be a {dtype} array of shape {shape}; "
-                        f"got {got}"
-                    )
+                    got = f"{getattr(buf, 'dtype', type(buf).__name__)} of shape {np.shape(buf)}"
+                    raise ValueError(f"state[{key!r}][{name!r}] must be a {dtype} array of "
+                                     f"shape {shape}; got {got}")
                 st[name] = buf.copy()
             loaded[key] = st
         self.state = loaded

@@ -483,3 +483,21 @@ def test_weights_round_trip_and_checks():
     with pytest.raises(RuntimeError, match="already built"):
         model.add(Dense(2))
     assert "Conv2D" in repr(model)
+
+
+def test_training_state_round_trip_and_checks():
+    X, y = toy_images(12)
+    model = small_cnn()
+    model.fit(X, y, epochs=2, batch_size=5, verbose=0)
+    state = model.training_state.state_dict()
+    assert state["epochs_done"] == model.training_state.epochs_done == 2
+    twin = small_cnn()
+    twin.build((1, 6, 6))
+    twin.training_state.load_state_dict(state)
+    np.testing.assert_array_equal(twin.training_state.shuffled(12),
+                                  model.training_state.shuffled(12))
+    assert twin.fit(X, y, epochs=1, verbose=0).epoch == [2]
+    with pytest.raises(ValueError, match="keys 'shuffle_rng' and 'epochs_done'"):
+        twin.training_state.load_state_dict({"epochs_done": 1})
+    with pytest.raises(ValueError, match=r"state\['epochs_done'\] must be an integer >= 0"):
+        twin.training_state.load_state_dict({**state, "epochs_done": -1})

@@ -22,7 +22,7 @@ import numpy as np
 
 from ..layers import LAYERS
 
-__all__ = ["FORMAT", "FORMAT_VERSION", "model_config", "save_model", "load_model"]
+__all__ = ["model_config", "save_model", "load_model"]
 
 #: the ``format`` entry of every file
 FORMAT = "numbacnn.Sequential"
