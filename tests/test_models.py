@@ -400,8 +400,14 @@ def test_early_stopping_patience_on_a_metric_sequence():
     assert stop.stopped_epoch == 2 and stop.best == 0.6
     with pytest.raises(ValueError, match="pass validation_data"):
         stop.on_epoch_end(0, {"loss": 1.0})
-    with pytest.raises(ValueError, match="patience"):
+    with pytest.raises(ValueError, match="patience must be an integer >= 0; got -1"):
         EarlyStopping(patience=-1)
+    with pytest.raises(TypeError, match="patience must be an integer; got 1.5"):
+        EarlyStopping(patience=1.5)
+    with pytest.raises(ValueError, match=r"min_delta must lie in \[0, inf\]; got -0.1"):
+        EarlyStopping(min_delta=-0.1)
+    with pytest.raises(ValueError, match="min_delta must be a finite real number"):
+        EarlyStopping(min_delta="0")
 
 
 @pytest.mark.parametrize(

@@ -119,20 +119,34 @@ def load_model(path):
     return model
 
 
-def _stored_name(layer, key):
-    """The name under which a file may hold ``layer``'s parameter ``key``: new, else old."""
-    old = {new: old for old, new in type(layer)._renamed_params.items()}
-    return key, old.get(key)
+def _stored_param(archive, i, layer, key):
+    """The archive entry of ``layer``'s parameter ``key``: under its name, else its old one.
+
+    A renamed parameter's new name is never the old name of another, so the
+    two cannot be confused.
+    """
+    name = f"param/{i}/{key}"
+    if name not in archive.files:
+        for old, new in type(layer)._renamed_params.items():
+            if new == key:
+                return archive[f"param/{i}/{old}"]
+    return archive[name]
+
+
+def _current_key(model, stored_key):
+    """``"<layer>.<param>"`` of a file, with an old parameter name translated."""
+    i, _, k = stored_key.partition(".")
+    try:
+        layer = model.layers[int(i)]
+    except (ValueError, IndexError):
+        return stored_key
+    return f"{i}.{type(layer)._renamed_params.get(k, k)}"
 
 
 def _load_parameters(model, archive, path):
     for i, layer in enumerate(model.layers):
         for k, ref in layer.params.items():
-            new, old = _stored_name(layer, k)
-            name = f"param/{i}/{new}"
-            if name not in archive.files and old is not None:
-                name = f"param/{i}/{old}"
-            arr = archive[name]
+            arr = _stored_param(archive, i, layer, k)
             if arr.shape != ref.shape:
                 raise ValueError(
                     f"{path}: parameter {i}/{k} has shape {arr.shape}, expected {ref.shape}"
@@ -147,12 +161,7 @@ def _load_training_state(model, state, archive, path):
     params = model.parameters()
     optimizer_state = {}
     for stored_key, t in state["optimizer_steps"].items():
-        i, _, k = stored_key.partition(".")
-        try:
-            layer = model.layers[int(i)]
-        except (ValueError, IndexError):
-            layer = None
-        key = f"{i}.{type(layer)._renamed_params.get(k, k)}" if layer is not None else stored_key
+        key = _current_key(model, stored_key)
         if key not in params:
             raise ValueError(f"{path}: optimizer state for unknown parameter {stored_key!r}")
         p = params[key]

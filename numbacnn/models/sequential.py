@@ -41,7 +41,7 @@ class Sequential:
         cross-entropy after a sigmoid, mean squared error otherwise.  A loss
         that fuses with the last activation is fed its pre-activation.
     optimizer : str, dict or Optimizer, optional
-        Default :class:`numbacnn.optimizers.Adam()`.
+        Default :class:`~numbacnn.optimizers.Adam` with its default settings.
     l2 : float, default 0
         L2 strength :math:`\lambda`: adds :math:`\frac{\lambda}{2}\lVert W\rVert^2`
         per weight array (not biases) to the loss; a layer's own ``l2``
