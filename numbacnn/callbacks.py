@@ -7,7 +7,8 @@ True`` ends training after the current epoch.
 """
 
 import math
-import numbers
+
+from ._validation import check_int, check_real
 
 __all__ = ["Callback", "EarlyStopping"]
 
@@ -80,10 +81,8 @@ class EarlyStopping(Callback):
     ):
         if not isinstance(monitor, str):
             raise TypeError(f"monitor must be a metric name such as 'val_loss'; got {monitor!r}")
-        if not isinstance(min_delta, numbers.Real) or min_delta < 0:
-            raise ValueError(f"min_delta must be a number >= 0; got {min_delta!r}")
-        if not isinstance(patience, numbers.Integral) or isinstance(patience, bool) or patience < 0:
-            raise ValueError(f"patience must be an integer >= 0; got {patience!r}")
+        min_delta = check_real(min_delta, "min_delta", low=0)
+        patience = check_int(patience, "patience", minimum=0)
         if mode not in ("auto", "min", "max"):
             raise ValueError(f"mode must be one of 'auto', 'min', 'max'; got {mode!r}")
         self.monitor = monitor

@@ -48,11 +48,10 @@ different and not offered.)
   unless :math:`s` is as small as :math:`\delta`.
 """
 
-import numbers
-
 import numpy as np
 
 from numbacnn._registry import resolve
+from numbacnn._validation import check_int, check_real
 
 __all__ = [
     "Optimizer",
@@ -67,42 +66,16 @@ __all__ = [
 ]
 
 
-def _check_real(value, name):
-    if (
-        not isinstance(value, numbers.Real)
-        or isinstance(value, bool)
-        or not np.isfinite(value)
-    ):
-        raise ValueError(f"{name} must be a finite real number; got {value!r}")
-    return float(value)
-
-
-def _check_eta(eta):
-    eta = _check_real(eta, "eta")
-    if eta <= 0:
-        raise ValueError(f"eta must be > 0; got {eta!r}")
-    return eta
-
-
 def _check_momentum(momentum):
-    momentum = _check_real(momentum, "momentum")
-    if not 0 <= momentum < 1:
-        raise ValueError(f"momentum must satisfy 0 <= momentum < 1; got {momentum!r}")
-    return momentum
+    return check_real(momentum, "momentum", low=0, high=1, high_open=True)
 
 
 def _check_rate(value, name):
-    value = _check_real(value, name)
-    if not 0 < value < 1:
-        raise ValueError(f"{name} must satisfy 0 < {name} < 1; got {value!r}")
-    return value
+    return check_real(value, name, low=0, high=1, low_open=True, high_open=True)
 
 
 def _check_delta(delta):
-    delta = _check_real(delta, "delta")
-    if delta <= 0:
-        raise ValueError(f"delta must be > 0; got {delta!r}")
-    return delta
+    return check_real(delta, "delta", low=0, low_open=True)
 
 
 class Optimizer:
@@ -121,12 +94,15 @@ class Optimizer:
     state : dict
         ``state[key]`` holds that parameter's buffers (e.g. ``"m"``, ``"s"``),
         its step counter ``"t"`` and the ``"shape"``/``"dtype"`` it was made for.
+        Read and restore it with :meth:`state_dict` / :meth:`load_state_dict`.
     """
 
     name = None
+    #: names of the arrays kept per parameter between steps
+    buffers = ()
 
     def __init__(self, eta):
-        self.eta = _check_eta(eta)
+        self.eta = check_real(eta, "eta", low=0, low_open=True)
         self.state = {}
 
     def step(self, params, grads):
@@ -194,6 +170,66 @@ class Optimizer:
     def reset(self):
         """Forget all state (buffers and step counters), e.g. before a new training run."""
         self.state = {}
+
+    def state_dict(self):
+        """A copy of the state, in plain values.
+
+        Returns
+        -------
+        dict of str -> dict
+            For every parameter key: ``"t"`` (int, steps taken), ``"shape"``
+            (tuple of int), ``"dtype"`` (``"float32"`` or ``"float64"``) and a
+            copy of each buffer of :attr:`buffers` created so far.
+        """
+        out = {}
+        for key, st in self.state.items():
+            entry = {"t": int(st["t"]), "shape": tuple(st["shape"]),
+                     "dtype": np.dtype(st["dtype"]).name}
+            entry.update({k: v.copy() for k, v in st.items() if isinstance(v, np.ndarray)})
+            out[key] = entry
+        return out
+
+    def load_state_dict(self, state):
+        """Replace the state by a copy of ``state`` (as returned by :meth:`state_dict`).
+
+        Raises
+        ------
+        ValueError
+            Naming the key, if an entry lacks ``t``/``shape``/``dtype``, names a
+            buffer this optimizer does not keep, or holds a buffer whose shape
+            or dtype differs from the entry's.
+        """
+        if not isinstance(state, dict):
+            raise TypeError(f"state must be a dict as returned by state_dict(); got {state!r}")
+        loaded = {}
+        for key, entry in state.items():
+            if not isinstance(entry, dict) or not {"t", "shape", "dtype"} <= set(entry):
+                raise ValueError(
+                    f"state[{key!r}] must be a dict with 't', 'shape', 'dtype' and the "
+                    f"buffers; got {entry!r}"
+                )
+            shape = tuple(check_int(n, f"state[{key!r}]['shape']", minimum=0)
+                          for n in entry["shape"])
+            dtype = np.dtype(entry["dtype"])
+            if dtype not in (np.float32, np.float64):
+                raise ValueError(f"state[{key!r}] has dtype {dtype}; expected float32 or float64")
+            st = {"t": check_int(entry["t"], f"state[{key!r}]['t']", minimum=0),
+                  "shape": shape, "dtype": dtype}
+            for name, buf in entry.items():
+                if name in st:
+                    continue
+                if name not in self.buffers:
+                    raise ValueError(
+                        f"state[{key!r}] has a buffer {name!r}, but {type(self).__name__} keeps "
+                        f"{list(self.buffers)}"
+                    )
+                if not isinstance(buf, np.ndarray) or buf.shape != shape or buf.dtype != dtype:
+                    got = f"{getattr(buf, 'dtype', type(buf).__name__)} of shape {np.shape(buf)}"
+                    raise ValueError(f"state[{key!r}][{name!r}] must be a {dtype} array of "
+                                     f"shape {shape}; got {got}")
+                st[name] = buf.copy()
+            loaded[key] = st
+        self.state = loaded
 
     def get_config(self):
         """Return ``{"name": ..., **hyperparameters}``, accepted by :func:`get_optimizer`."""
@@ -273,6 +309,7 @@ class Momentum(Optimizer):
     """
 
     name = "momentum"
+    buffers = ("v",)
 
     def __init__(self, eta=0.01, momentum=0.9):
         super().__init__(eta)
@@ -321,6 +358,7 @@ class Adagrad(Optimizer):
     """
 
     name = "adagrad"
+    buffers = ("G",)
 
     def __init__(self, eta=0.01, delta=1e-8):
         super().__init__(eta)
@@ -370,6 +408,7 @@ class AdagradMomentum(Adagrad):
     """
 
     name = "adagrad_momentum"
+    buffers = ("G", "v")
 
     def __init__(self, eta=0.01, momentum=0.9, delta=1e-8):
         super().__init__(eta, delta)
@@ -417,6 +456,7 @@ class RMSprop(Optimizer):
     """
 
     name = "rmsprop"
+    buffers = ("s",)
 
     def __init__(self, eta=0.001, rho=0.9, delta=1e-8):
         super().__init__(eta)
@@ -487,6 +527,7 @@ class Adam(Optimizer):
     """
 
     name = "adam"
+    buffers = ("m", "s")
 
     def __init__(self, eta=0.001, rho=0.9, rho2=0.999, delta=1e-8):
         super().__init__(eta)

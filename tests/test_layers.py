@@ -22,20 +22,20 @@ from numbacnn.layers import (
     SimpleRNN,
 )
 from numbacnn.layers.base import Layer
+from numbacnn.models.tasks import Binary
 
 
 def model_gradcheck(model, X, y, rtol=1e-6):
     """Check d(cost)/d(every parameter) and d(cost)/dX of ``model`` at ``(X, y)``."""
     X = np.array(X, dtype=np.float64)
     model.loss_and_gradients(X, y)  # builds the model
-    refs = model._param_refs()
+    refs = model.parameters()
     names = list(refs)
-    yy = model._check_y(y, X.shape[0])
 
     def forward(*arrays):
-        # arrays are the very objects the model reads, perturbed in place
-        out = model._forward(X, logits=model._fused)
-        return model._data_loss(out, yy) + model.l2_penalty()
+        # arrays are the very objects the model reads, perturbed in place; evaluate's
+        # loss is the cost a training step differentiates (data loss plus L2 penalty)
+        return model.evaluate(X, y, batch_size=X.shape[0])["loss"]
 
     def backward(g):
         _, grads, grad_X = model.loss_and_gradients(X, y)
@@ -67,7 +67,7 @@ def test_cnn_all_image_layers_gradcheck():
         seed=1,
     )
     errors = model_gradcheck(model, X, [0, 3, 1])
-    assert model._fused  # softmax + cross-entropy went through the logits
+    assert model.fused  # softmax + cross-entropy went through the logits
     assert set(errors) == {"X", "0.W", "0.b", "2.W", "2.b", "5.W", "5.b", "6.W", "6.b"}
 
 
@@ -87,14 +87,14 @@ def test_unfused_softmax_path_gradcheck():
                        loss="mse", seed=3)
     X = rng.standard_normal((5, 6))
     model_gradcheck(model, X, rng.random((5, 3)))
-    assert not model._fused
+    assert not model.fused
 
 
 def test_binary_sigmoid_fused_gradcheck():
     rng = np.random.default_rng(3)
     model = Sequential([Dense(4, activation="relu"), Dense(1, activation="sigmoid")], seed=4)
     model_gradcheck(model, rng.standard_normal((6, 3)), [0, 1, 1, 0, 1, 0])
-    assert model._fused and model._task == "binary"
+    assert model.fused and isinstance(model.task, Binary)
 
 
 def _relu_rnn(units, **kw):

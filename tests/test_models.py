@@ -97,8 +97,8 @@ def test_minibatches_are_reshuffled_every_epoch():
     model = small_cnn()
     model.fit(X, y, epochs=2, batch_size=3, verbose=0, callbacks=[Record()])
     assert len(seen) == 2 * 4  # ceil(10 / 3) batches per epoch, the last one smaller
-    order1 = model._shuffle_rng.permutation(10)
-    order2 = model._shuffle_rng.permutation(10)
+    order1 = model.training_state.shuffled(10)
+    order2 = model.training_state.shuffled(10)
     assert not np.array_equal(order1, order2)
 
 
@@ -201,14 +201,14 @@ def test_default_loss_and_optimizer_and_fusion_by_type():
 
     model = Sequential([Dense(3, activation=MySoftmax())])
     model.build((4,))
-    assert isinstance(model.loss, CategoricalCrossEntropy) and model._fused
+    assert isinstance(model.loss, CategoricalCrossEntropy) and model.fused
     assert isinstance(model.optimizer, Adam)
     reg = Sequential([Dense(2)])
     reg.build((4,))
-    assert isinstance(reg.loss, MeanSquaredError) and not reg._fused
+    assert isinstance(reg.loss, MeanSquaredError) and not reg.fused
     unfused = Sequential([Dense(3, activation="softmax")], loss="mse")
     unfused.build((4,))
-    assert not unfused._fused
+    assert not unfused.fused
 
 
 def test_l2_adds_lambda_w_to_weight_gradients_only():
@@ -400,8 +400,14 @@ def test_early_stopping_patience_on_a_metric_sequence():
     assert stop.stopped_epoch == 2 and stop.best == 0.6
     with pytest.raises(ValueError, match="pass validation_data"):
         stop.on_epoch_end(0, {"loss": 1.0})
-    with pytest.raises(ValueError, match="patience"):
+    with pytest.raises(ValueError, match="patience must be an integer >= 0; got -1"):
         EarlyStopping(patience=-1)
+    with pytest.raises(TypeError, match="patience must be an integer; got 1.5"):
+        EarlyStopping(patience=1.5)
+    with pytest.raises(ValueError, match=r"min_delta must lie in \[0, inf\]; got -0.1"):
+        EarlyStopping(min_delta=-0.1)
+    with pytest.raises(ValueError, match="min_delta must be a finite real number"):
+        EarlyStopping(min_delta="0")
 
 
 @pytest.mark.parametrize(
@@ -449,8 +455,10 @@ def test_bad_data_fails_at_fit():
         model.fit(X, y, epochs=1, verbose=0, validation_data=X)
     with pytest.raises(ValueError, match="epochs"):
         model.fit(X, y, epochs=0)
-    with pytest.raises(ValueError, match="batch_size"):
+    with pytest.raises(TypeError, match="batch_size must be an integer; got 2.5"):
         model.fit(X, y, batch_size=2.5)
+    with pytest.raises(ValueError, match="batch_size must be an integer >= 1; got 0"):
+        model.fit(X, y, batch_size=0)
     with pytest.raises(TypeError, match="not a numbacnn layer"):
         Sequential([Dense(2), "relu"])
     with pytest.raises(ValueError, match="no layers"):
@@ -481,3 +489,21 @@ def test_weights_round_trip_and_checks():
     with pytest.raises(RuntimeError, match="already built"):
         model.add(Dense(2))
     assert "Conv2D" in repr(model)
+
+
+def test_training_state_round_trip_and_checks():
+    X, y = toy_images(12)
+    model = small_cnn()
+    model.fit(X, y, epochs=2, batch_size=5, verbose=0)
+    state = model.training_state.state_dict()
+    assert state["epochs_done"] == model.training_state.epochs_done == 2
+    twin = small_cnn()
+    twin.build((1, 6, 6))
+    twin.training_state.load_state_dict(state)
+    np.testing.assert_array_equal(twin.training_state.shuffled(12),
+                                  model.training_state.shuffled(12))
+    assert twin.fit(X, y, epochs=1, verbose=0).epoch == [2]
+    with pytest.raises(ValueError, match="keys 'shuffle_rng' and 'epochs_done'"):
+        twin.training_state.load_state_dict({"epochs_done": 1})
+    with pytest.raises(ValueError, match=r"state\['epochs_done'\] must be an integer >= 0"):
+        twin.training_state.load_state_dict({**state, "epochs_done": -1})

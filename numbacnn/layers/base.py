@@ -93,6 +93,7 @@ class Layer:
     """
 
     weight_keys = ()
+    _renamed_params = {}
 
     def __init__(self):
         self.params = {}
