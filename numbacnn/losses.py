@@ -47,6 +47,7 @@ one-hot / probability rows (shape ``(N, K)``).
 
 import numpy as np
 
+from numbacnn._deprecation import warn_renamed
 from numbacnn._registry import resolve
 from numbacnn._validation import as_float_array, check_ndim, check_nonempty
 from numbacnn.activations import Sigmoid, Softmax
@@ -202,7 +203,8 @@ class Loss:
         return {"name": self.name}
 
     def to_config(self):
-        """Alias of :meth:`get_config`."""
+        """Deprecated alias of :meth:`get_config` (removed in the next release)."""
+        warn_renamed(f"{type(self).__name__}.to_config()", "get_config()")
         return self.get_config()
 
     def __eq__(self, other):
