@@ -203,10 +203,45 @@ def test_initialisation_matches_activation():
     assert not conv.params["b"].any() and not relu.params["b"].any()
     rnn = SimpleRNN(6)
     rnn.build((3, 2), rng=rng)
-    np.testing.assert_allclose(rnn.params["W"] @ rnn.params["W"].T, np.eye(6), atol=1e-12)
+    W_hh = rnn.params["W_hh"]
+    np.testing.assert_allclose(W_hh @ W_hh.T, np.eye(6), atol=1e-12)
     lstm = LSTM(3)
     lstm.build((2, 2), rng=rng)
     np.testing.assert_array_equal(lstm.params["b"], [0, 0, 0, 1, 1, 1, 0, 0, 0, 0, 0, 0])
+
+
+@pytest.mark.parametrize(
+    "cell, keys, renamed",
+    [
+        (SimpleRNN, ["W_ih", "W_hh", "b"], {"U": "W_ih", "W": "W_hh"}),
+        (LSTM, ["W_ih", "W_hh", "b"], {"W": "W_ih", "U": "W_hh"}),
+        (GRU, ["W_ih", "W_hh", "b_ih", "b_hh"],
+         {"W": "W_ih", "U": "W_hh", "b_w": "b_ih", "b_u": "b_hh"}),
+    ],
+)
+def test_recurrent_parameter_names_and_the_old_keys(cell, keys, renamed):
+    # W_ih is always the input matrix (H-blocks x D), W_hh the recurrent one (x H)
+    layer = cell(4)
+    layer.build((5, 3), rng=np.random.default_rng(0))
+    assert list(layer.params) == keys and layer.weight_keys == ("W_ih", "W_hh")
+    assert layer.params["W_ih"].shape[1] == 3 and layer.params["W_hh"].shape[1] == 4
+    assert cell._renamed_params == renamed
+    layer.forward(np.ones((2, 5, 3)))
+    layer.backward(np.ones((2, 4)))
+    assert list(layer.grads) == keys
+    for old, new in renamed.items():
+        for store in (layer.params, layer.grads):
+            with pytest.warns(DeprecationWarning, match=f"key '{old}' is deprecated.*'{new}'"):
+                assert store[old] is store[new]
+            with pytest.warns(DeprecationWarning):
+                assert old in store and store.get(old) is store[new]
+    # writing through an old key updates the new one; only the new keys are stored
+    old_input_key = next(iter(renamed))  # U for SimpleRNN, W for LSTM and GRU
+    with pytest.warns(DeprecationWarning):
+        layer.params[old_input_key] = np.zeros_like(layer.params["W_ih"])
+    assert list(layer.params) == keys
+    assert not layer.params["W_ih"].any()
+    assert dict(layer.params.items()).keys() == set(keys)
 
 
 def test_init_is_seeded_and_typed():
