@@ -310,3 +310,55 @@ def test_same_padding_even_kernel_keeps_size():
     assert layer.build((1, 7, 5)) == (2, 7, 5)
     x = np.random.default_rng(10).standard_normal((1, 1, 7, 5))
     assert layer.forward(x).shape == (1, 2, 7, 5)
+
+
+def test_training_path_does_not_validate_per_batch(monkeypatch):
+    # layers check their input when built; every batch goes to the private,
+    # unvalidated entries (the public functions' checks would raise here)
+    import numbacnn.activations
+    import numbacnn.functional._recurrent
+    import numbacnn.functional.conv
+    import numbacnn.functional.pool
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("a public entry point validated a batch")
+
+    rng = np.random.default_rng(0)
+    images, labels = rng.standard_normal((12, 1, 6, 6)), rng.integers(0, 3, 12)
+    sequences = rng.standard_normal((12, 4, 2))
+    cnn = Sequential([Conv2D(2, 3, padding="same", activation="relu"), MaxPool2D(2),
+                      AvgPool2D(1), Flatten(), Dense(3, activation="softmax")], seed=0)
+    rnn = Sequential([SimpleRNN(3, return_sequences=True), LSTM(3, return_sequences=True),
+                      GRU(3), Dense(3, activation="softmax")], seed=0)
+    cnn.build(images.shape[1:])
+    rnn.build(sequences.shape[1:])
+    for module in (numbacnn.functional.conv, numbacnn.functional.pool,
+                   numbacnn.functional._recurrent):
+        monkeypatch.setattr(module, "as_float_array", refuse, raising=False)
+        monkeypatch.setattr(module, "as_float_ndarray", refuse, raising=False)
+    monkeypatch.setattr(numbacnn.activations, "_as_input", refuse)
+    monkeypatch.setattr(numbacnn.functional.conv, "_geometry", refuse)
+    monkeypatch.setattr(numbacnn.functional.pool, "_geometry", refuse)
+    cnn.fit(images, labels, epochs=1, batch_size=4, verbose=0)
+    rnn.fit(sequences, labels, epochs=1, batch_size=4, verbose=0)
+
+
+@pytest.mark.parametrize(
+    "layer, sample, wrong",
+    [
+        (Conv2D(2, 3), (1, 6, 6), (2, 1, 7, 6)),
+        (MaxPool2D(2), (1, 6, 6), (2, 1, 6, 8)),
+        (SimpleRNN(3), (4, 2), (2, 4, 3)),
+        (LSTM(3), (4, 2), (2, 5, 2)),
+        (GRU(3), (4, 2), (2, 4, 1)),
+    ],
+)
+def test_a_built_layer_refuses_batches_of_another_shape(layer, sample, wrong):
+    # the kernels behind the layers do not check bounds: a layer called on its
+    # own must not hand them a batch it was not built for
+    layer.build(sample, rng=np.random.default_rng(0))
+    with pytest.raises(ValueError, match=r"built for samples of shape"):
+        layer.forward(np.zeros(wrong))
+    out = layer.forward(np.zeros((2, *sample)))
+    with pytest.raises(ValueError, match=r"needs a gradient of the last forward output's shape"):
+        layer.backward(np.zeros((3, *out.shape[1:])))

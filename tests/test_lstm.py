@@ -9,6 +9,7 @@ import autograd
 import autograd.numpy as anp
 import numpy as np
 import pytest
+from _deprecations import renamed_keywords
 from _numerics import assert_rel_close, central_difference
 from hypothesis import given
 from hypothesis import strategies as st
@@ -381,16 +382,20 @@ def test_old_keyword_names_still_work_with_a_deprecation_warning():
     # W (input) and U (recurrent) were the keywords before W_ih and W_hh
     p, up = make_lstm(0, 2, 3, 4, 5)
     h, c, gates = lstm_forward(*(p[k] for k in NAMES))
-    with pytest.warns(DeprecationWarning, match=r"lstm_forward\(\) keyword 'W'.*'W_ih'"):
+    with pytest.warns(DeprecationWarning) as record:
         old = lstm_forward(p["x"], p["h0"], p["c0"], W=p["W_ih"], U=p["W_hh"], b=p["b"])
+    assert renamed_keywords(record) == [("lstm_forward", "U", "W_hh"),
+                                        ("lstm_forward", "W", "W_ih")]
     for a, b in zip(old, (h, c, gates), strict=True):
         np.testing.assert_array_equal(a, b)
     new = backward(p, up)
-    with pytest.warns(DeprecationWarning, match=r"lstm_backward\(\) keyword 'U'.*'W_hh'"):
+    with pytest.warns(DeprecationWarning) as record:
         old = lstm_backward(up["grad_h"], p["x"], p["h0"], p["c0"], W=p["W_ih"], U=p["W_hh"],
                             h=h, c=c, gates=gates, grad_c_last=up["grad_c_last"])
+    assert [old for _, old, _ in renamed_keywords(record)] == ["U", "W"]
     for a, b in zip(old, new, strict=True):
         np.testing.assert_array_equal(a, b)
-    with pytest.warns(DeprecationWarning, match="lstm_gradient_norms"):
+    with pytest.warns(DeprecationWarning) as record:
         norms = lstm_gradient_norms(p["x"], p["h0"], p["c0"], W=p["W_ih"], U=p["W_hh"], b=p["b"])
+    assert len(renamed_keywords(record)) == 2
     np.testing.assert_array_equal(norms, lstm_gradient_norms(*(p[k] for k in NAMES)))

@@ -286,6 +286,7 @@ class ActivatedLayer(Layer):
 
     def backward(self, grad_out):
         self._require_forward("_z")
+        self._guard_grad(grad_out, self._z.shape)
         return self.backward_preactivation(self.activation._backward(self._z, grad_out))
 
     def backward_preactivation(self, grad_z):
@@ -295,6 +296,7 @@ class ActivatedLayer(Layer):
         gives exactly that); it is not converted.
         """
         self._require_forward("_z")
+        self._guard_grad(grad_z, self._z.shape)
         return self._affine_backward(grad_z)
 
     def _activation_config(self):
