@@ -63,6 +63,11 @@ __all__ = [
 ]
 
 
+# the fused activations, applied to logits these losses have already checked
+_SIGMOID = Sigmoid()
+_SOFTMAX = Softmax(axis=-1)
+
+
 def _pred(y_pred, name):
     arr = as_float_array(y_pred, name)
     check_nonempty(arr, name)
@@ -334,7 +339,7 @@ class BinaryCrossEntropy(Loss):
     def backward_from_logits(self, z, y_true):
         z = _pred(z, "z")
         t = self._target(y_true, z, "z")
-        return (Sigmoid()._forward(z) - t) * z.dtype.type(1 / z.size)
+        return (_SIGMOID._forward(z) - t) * z.dtype.type(1 / z.size)
 
 
 class CategoricalCrossEntropy(Loss):
@@ -416,7 +421,7 @@ class CategoricalCrossEntropy(Loss):
 
     def backward_from_logits(self, z, y_true):
         z, y = self._arrays(z, y_true, "z")
-        s = Softmax(axis=-1)._forward(z)  # z is checked: the unvalidated twin
+        s = _SOFTMAX._forward(z)  # z is checked: the unvalidated twin
         return (s * np.sum(y, axis=1, keepdims=True) - y) * z.dtype.type(1 / z.shape[0])
 
 
