@@ -1,13 +1,14 @@
 """Old public names that keep working for one release, with a ``DeprecationWarning``.
 
-The one place for renamings: :func:`warn_renamed` for any old name, and
-:func:`renamed_kwargs` for the keyword arguments of a function.
+The one place for renamings: :func:`warn_renamed` for any old name,
+:func:`renamed_kwargs` for the keyword arguments of a function and
+:func:`deprecated_alias` for a method.
 """
 
 import functools
 import warnings
 
-__all__ = ["warn_renamed", "renamed_kwargs"]
+__all__ = ["warn_renamed", "renamed_kwargs", "deprecated_alias"]
 
 
 def warn_renamed(old, new, stacklevel=3):
@@ -54,3 +55,18 @@ def renamed_kwargs(**renamed):
         return wrapper
 
     return decorate
+
+
+def deprecated_alias(old, new):
+    """A method ``old`` that warns and calls the method ``new``.
+
+    Used in a class body: ``to_config = deprecated_alias("to_config", "get_config")``.
+    """
+
+    def alias(self, *args, **kwargs):
+        warn_renamed(f"{type(self).__name__}.{old}()", f"{new}()")
+        return getattr(self, new)(*args, **kwargs)
+
+    alias.__name__ = alias.__qualname__ = old
+    alias.__doc__ = f"Deprecated alias of :meth:`{new}` (removed in the next release)."
+    return alias

@@ -45,7 +45,7 @@ trusts, which is what the layers call on every batch.
 
 import numpy as np
 
-from numbacnn._deprecation import warn_renamed
+from numbacnn._deprecation import deprecated_alias
 from numbacnn._registry import resolve
 from numbacnn._validation import as_float_array, check_int, check_real
 
@@ -151,10 +151,7 @@ class Activation:
         """Return ``{"name": ..., **params}``, accepted by :func:`get_activation`."""
         return {"name": self.name}
 
-    def to_config(self):
-        """Deprecated alias of :meth:`get_config` (removed in the next release)."""
-        warn_renamed(f"{type(self).__name__}.to_config()", "get_config()")
-        return self.get_config()
+    to_config = deprecated_alias("to_config", "get_config")
 
     def __eq__(self, other):
         return type(self) is type(other) and self.get_config() == other.get_config()

@@ -47,7 +47,7 @@ one-hot / probability rows (shape ``(N, K)``).
 
 import numpy as np
 
-from numbacnn._deprecation import warn_renamed
+from numbacnn._deprecation import deprecated_alias
 from numbacnn._registry import resolve
 from numbacnn._validation import as_float_array, check_ndim, check_nonempty
 from numbacnn.activations import Sigmoid, Softmax
@@ -207,10 +207,7 @@ class Loss:
         """Return ``{"name": ...}``, accepted by :func:`get_loss`."""
         return {"name": self.name}
 
-    def to_config(self):
-        """Deprecated alias of :meth:`get_config` (removed in the next release)."""
-        warn_renamed(f"{type(self).__name__}.to_config()", "get_config()")
-        return self.get_config()
+    to_config = deprecated_alias("to_config", "get_config")
 
     def __eq__(self, other):
         return type(self) is type(other)

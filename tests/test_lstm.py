@@ -140,7 +140,7 @@ def test_open_forget_gate_and_shut_input_gate_keep_the_cell(s, dtype):
     h, c, gates = lstm_forward(*(p[k] for k in NAMES))
     for t in range(s["T"]):
         np.testing.assert_allclose(c[:, t], p["c0"], rtol=1e-6, atol=1e-6)
-    # atol: the fast kernels' float32 sigmoid/tanh are accurate to ~3e-7 (kernels.rnn.tanh_fast)
+    # atol: the fast kernels' float32 sigmoid/tanh are accurate to ~3e-7 (kernels._math.tanh_fast)
     np.testing.assert_allclose(h, gates[..., 3 * H:] * np.tanh(c), rtol=1e-6, atol=1e-6)
     # the error on the last cell flows back unchanged (the constant error carousel)
     grads = lstm_backward(np.zeros_like(h), p["x"], p["h0"], p["c0"], p["W_ih"], p["W_hh"],
