@@ -6,9 +6,10 @@ vectors through :func:`add_mat_t_vec`, and sum their weight gradients with
 :func:`weight_gradients_fast`.  Those pieces live here, once, and each model's
 kernel module imports them (no model kernel imports another model's module).
 
-Every function takes ``one`` (``1`` in the dtype of the calling kernel's
+The scalar functions take ``one`` (``1`` in the dtype of the calling kernel's
 arrays) so that float32 stays float32; ``single`` is ``x.itemsize == 4`` of
-the caller, a compile-time constant.
+the caller, a compile-time constant.  The two loops accumulate into the output
+arrays they are given and return nothing.
 """
 
 import numpy as np
