@@ -136,12 +136,14 @@ PUBLIC_MODULES = [
     ("numbacnn.datasets", "Datasets"),
     ("numbacnn._gradcheck", "Gradient checking"),
     ("numbacnn.experiments", "Experiments"),
-    ("numbacnn.kernels.conv", "Kernels: convolution"),
+    ("numbacnn.kernels.conv", "Kernels: convolution, reference loops"),
+    ("numbacnn.kernels.conv_fast", "Kernels: convolution, fast loops"),
     ("numbacnn.kernels.correlate", "Kernels: correlation of signals"),
     ("numbacnn.kernels.pool", "Kernels: pooling"),
     ("numbacnn.kernels.rnn", "Kernels: simple RNN"),
     ("numbacnn.kernels.lstm", "Kernels: LSTM"),
     ("numbacnn.kernels.gru", "Kernels: GRU"),
+    ("numbacnn.kernels._math", "Kernels: math shared by the recurrent kernels"),
 ]
 
 
@@ -312,7 +314,8 @@ def _copy_mathjax(app):
 AUTOGEN = DOCS / "_autogen"
 _FIGURE_SOURCES = [
     "numbacnn/experiments/sequences.py",
-    "numbacnn/functional/recurrent.py",
+    "numbacnn/functional/rnn.py",
+    "numbacnn/functional/lstm.py",
     "numbacnn/kernels/rnn.py",
     "numbacnn/kernels/lstm.py",
 ]

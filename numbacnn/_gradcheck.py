@@ -5,6 +5,8 @@ Exported as :func:`numbacnn.gradcheck`.  See :doc:`/theory/training`.
 
 import numpy as np
 
+from ._validation import check_real
+
 __all__ = ["gradcheck", "GradcheckError"]
 
 
@@ -141,6 +143,8 @@ def gradcheck(forward, backward, inputs, *, eps=1e-6, rtol=1e-6, seed=0, raise_e
         ...
     numbacnn._gradcheck.GradcheckError: gradcheck failed (rtol=1e-06): input 0: 5.0e-01, ...
     """
+    eps = check_real(eps, "eps", low=0, low_open=True)
+    rtol = check_real(rtol, "rtol", low=0)
     inputs = list(inputs)
     rng = np.random.default_rng(seed)
     y = np.asarray(forward(*inputs), dtype=np.float64)

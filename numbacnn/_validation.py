@@ -20,6 +20,10 @@ __all__ = [
     "check_real",
     "check_finite_array",
     "check_seed",
+    "check_bool",
+    "as_float_ndarray",
+    "check_shape",
+    "check_conv_operands",
 ]
 
 
@@ -157,3 +161,51 @@ def check_seed(seed, name="seed"):
     if not _is_int(seed) or seed < 0:
         raise ValueError(f"{name} must be None or an integer >= 0; got {seed!r}")
     return int(seed)
+
+
+def check_bool(value, name):
+    """Return ``value`` as a ``bool``, raising ``TypeError`` unless it is ``True`` or ``False``."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{name} must be True or False; got {value!r}")
+    return bool(value)
+
+
+def check_shape(arr, name, layout, expected, where):
+    """Raise ``ValueError`` unless ``arr.shape == expected``.
+
+    ``layout`` spells the axes (``"(4H, D)"``), ``where`` says where the sizes
+    come from (``"H = 8 from h0.shape[1]"``).
+    """
+    check_ndim(arr, name, len(expected), layout)
+    if arr.shape != tuple(expected):
+        raise ValueError(
+            f"{name} must have shape {layout} = {tuple(expected)} ({where}); "
+            f"got shape {arr.shape}"
+        )
+
+
+def check_conv_operands(x, weight, bias=None):
+    """Check that ``x (N, C, H, W)``, ``weight (F, C, kh, kw)`` and ``bias (F,)`` fit together."""
+    check_ndim(x, "x", 4, "(N, C, H, W)")
+    check_ndim(weight, "weight", 4, "(F, C, kh, kw)")
+    check_nonempty(x, "x")
+    check_nonempty(weight, "weight")
+    if weight.shape[1] != x.shape[1]:
+        raise ValueError(
+            f"weight has {weight.shape[1]} input channels (shape {weight.shape}) but x has "
+            f"{x.shape[1]} channels (shape {x.shape})"
+        )
+    F = weight.shape[0]
+    if bias is not None and bias.shape != (F,):
+        raise ValueError(
+            f"bias must have shape (F,) = ({F},) to match weight of shape {weight.shape}; "
+            f"got shape {bias.shape}"
+        )
+
+
+def as_float_ndarray(a, name, ndim, layout=None, dtype=None):
+    """:func:`as_float_array`, then :func:`check_ndim` and :func:`check_nonempty`."""
+    arr = as_float_array(a, name, dtype=dtype)
+    check_ndim(arr, name, ndim, layout)
+    check_nonempty(arr, name)
+    return arr

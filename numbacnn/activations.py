@@ -30,21 +30,24 @@ Every function keeps the floating dtype of its input: float32 in, float32 out
 that they never overflow.
 
 Activations are small stateless objects.  ``get_activation`` turns a name, a
-config dict or ``None`` into one, and ``to_config``/``get_config`` give the dict
-that a saved model stores::
+config dict or ``None`` into one, and ``get_config`` gives the dict that a
+saved model stores::
 
     >>> from numbacnn.activations import get_activation
     >>> act = get_activation({"name": "leaky_relu", "alpha": 0.1})
-    >>> act.to_config()
+    >>> act.get_config()
     {'name': 'leaky_relu', 'alpha': 0.1}
-"""
 
-import numbers
+The public methods check and convert their arguments; each has a private
+twin (``_forward``, ``_derivative``, ``_backward``) that takes an array it
+trusts, which is what the layers call on every batch.
+"""
 
 import numpy as np
 
+from numbacnn._deprecation import deprecated_alias
 from numbacnn._registry import resolve
-from numbacnn._validation import as_float_array
+from numbacnn._validation import as_float_array, check_int, check_real
 
 __all__ = [
     "Activation",
@@ -99,14 +102,32 @@ class Activation:
 
     def forward(self, z):
         """Return :math:`a = f(z)`, same shape and floating dtype as ``z``."""
-        raise NotImplementedError
+        return self._forward(_as_input(z))
 
     def __call__(self, z):
         return self.forward(z)
 
     def derivative(self, z):
         """Return :math:`f'(z)` elementwise, evaluated at the pre-activation ``z``."""
-        raise NotImplementedError
+        return self._derivative(_as_input(z))
+
+    # The private twins take a float ndarray as is.  A subclass written against
+    # the public protocol (overriding forward/derivative/backward only) is
+    # reached through its public methods.
+    def _forward(self, z):
+        if type(self).forward is Activation.forward:
+            raise NotImplementedError
+        return self.forward(z)
+
+    def _derivative(self, z):
+        if type(self).derivative is Activation.derivative:
+            raise NotImplementedError
+        return self.derivative(z)
+
+    def _backward(self, z, grad_a):
+        if type(self).backward is not Activation.backward:
+            return self.backward(z, grad_a)
+        return grad_a * self._derivative(z)
 
     def backward(self, z, grad_a):
         r"""Return :math:`\partial C/\partial z = \partial C/\partial a \odot f'(z)`.
@@ -124,15 +145,13 @@ class Activation:
             A new array; neither input is modified.
         """
         z = _as_input(z)
-        return _grad_like(grad_a, z) * self.derivative(z)
+        return self._backward(z, _grad_like(grad_a, z))
 
     def get_config(self):
         """Return ``{"name": ..., **params}``, accepted by :func:`get_activation`."""
         return {"name": self.name}
 
-    def to_config(self):
-        """Alias of :meth:`get_config`."""
-        return self.get_config()
+    to_config = deprecated_alias("to_config", "get_config")
 
     def __eq__(self, other):
         return type(self) is type(other) and self.get_config() == other.get_config()
@@ -159,11 +178,11 @@ class Identity(Activation):
 
     name = "identity"
 
-    def forward(self, z):
-        return _as_input(z).copy()
+    def _forward(self, z):
+        return z.copy()
 
-    def derivative(self, z):
-        return np.ones_like(_as_input(z))
+    def _derivative(self, z):
+        return np.ones_like(z)
 
 
 class Sigmoid(Activation):
@@ -187,13 +206,12 @@ class Sigmoid(Activation):
 
     name = "sigmoid"
 
-    def forward(self, z):
-        z = _as_input(z)
+    def _forward(self, z):
         e = np.exp(-np.abs(z))  # in (0, 1]: cannot overflow
         return np.where(z >= 0, 1 / (1 + e), e / (1 + e))
 
-    def derivative(self, z):
-        s = self.forward(z)
+    def _derivative(self, z):
+        s = self._forward(z)
         return s * (1 - s)
 
 
@@ -210,11 +228,11 @@ class Tanh(Activation):
 
     name = "tanh"
 
-    def forward(self, z):
-        return np.tanh(_as_input(z))
+    def _forward(self, z):
+        return np.tanh(z)
 
-    def derivative(self, z):
-        t = np.tanh(_as_input(z))
+    def _derivative(self, z):
+        t = np.tanh(z)
         return 1 - t * t
 
 
@@ -240,12 +258,10 @@ class ReLU(Activation):
 
     name = "relu"
 
-    def forward(self, z):
-        z = _as_input(z)
+    def _forward(self, z):
         return np.maximum(z, z.dtype.type(0))
 
-    def derivative(self, z):
-        z = _as_input(z)
+    def _derivative(self, z):
         return (z > 0).astype(z.dtype)
 
 
@@ -273,21 +289,12 @@ class LeakyReLU(Activation):
     name = "leaky_relu"
 
     def __init__(self, alpha=0.01):
-        if (
-            not isinstance(alpha, numbers.Real)
-            or isinstance(alpha, bool)
-            or not np.isfinite(alpha)
-            or alpha < 0
-        ):
-            raise ValueError(f"alpha must be a finite real number >= 0; got {alpha!r}")
-        self.alpha = float(alpha)
+        self.alpha = check_real(alpha, "alpha", low=0)
 
-    def forward(self, z):
-        z = _as_input(z)
+    def _forward(self, z):
         return np.where(z > 0, z, z.dtype.type(self.alpha) * z)
 
-    def derivative(self, z):
-        z = _as_input(z)
+    def _derivative(self, z):
         one = z.dtype.type(1)
         return np.where(z > 0, one, z.dtype.type(self.alpha))
 
@@ -337,9 +344,7 @@ class Softmax(Activation):
     elementwise = False
 
     def __init__(self, axis=-1):
-        if not isinstance(axis, numbers.Integral) or isinstance(axis, bool):
-            raise TypeError(f"axis must be an int; got {axis!r}")
-        self.axis = int(axis)
+        self.axis = check_int(axis, "axis")
 
     def _check_axis(self, z):
         if z.ndim == 0 or not -z.ndim <= self.axis < z.ndim:
@@ -350,6 +355,9 @@ class Softmax(Activation):
     def forward(self, z):
         z = _as_input(z)
         self._check_axis(z)
+        return self._forward(z)
+
+    def _forward(self, z):
         e = np.exp(z - np.max(z, axis=self.axis, keepdims=True))
         return e / np.sum(e, axis=self.axis, keepdims=True)
 
@@ -382,9 +390,12 @@ class Softmax(Activation):
 
     def backward(self, z, grad_a):
         z = _as_input(z)
-        g = _grad_like(grad_a, z)
-        s = self.forward(z)
-        return s * (g - np.sum(g * s, axis=self.axis, keepdims=True))
+        self._check_axis(z)
+        return self._backward(z, _grad_like(grad_a, z))
+
+    def _backward(self, z, grad_a):
+        s = self._forward(z)
+        return s * (grad_a - np.sum(grad_a * s, axis=self.axis, keepdims=True))
 
     def get_config(self):
         return {"name": self.name, "axis": self.axis}

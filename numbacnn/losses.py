@@ -47,6 +47,7 @@ one-hot / probability rows (shape ``(N, K)``).
 
 import numpy as np
 
+from numbacnn._deprecation import deprecated_alias
 from numbacnn._registry import resolve
 from numbacnn._validation import as_float_array, check_ndim, check_nonempty
 from numbacnn.activations import Sigmoid, Softmax
@@ -60,6 +61,11 @@ __all__ = [
     "LOSSES",
     "labels_to_onehot",
 ]
+
+
+# the fused activations, applied to logits these losses have already checked
+_SIGMOID = Sigmoid()
+_SOFTMAX = Softmax(axis=-1)
 
 
 def _pred(y_pred, name):
@@ -201,9 +207,7 @@ class Loss:
         """Return ``{"name": ...}``, accepted by :func:`get_loss`."""
         return {"name": self.name}
 
-    def to_config(self):
-        """Alias of :meth:`get_config`."""
-        return self.get_config()
+    to_config = deprecated_alias("to_config", "get_config")
 
     def __eq__(self, other):
         return type(self) is type(other)
@@ -332,7 +336,7 @@ class BinaryCrossEntropy(Loss):
     def backward_from_logits(self, z, y_true):
         z = _pred(z, "z")
         t = self._target(y_true, z, "z")
-        return (Sigmoid().forward(z) - t) * z.dtype.type(1 / z.size)
+        return (_SIGMOID._forward(z) - t) * z.dtype.type(1 / z.size)
 
 
 class CategoricalCrossEntropy(Loss):
@@ -414,7 +418,7 @@ class CategoricalCrossEntropy(Loss):
 
     def backward_from_logits(self, z, y_true):
         z, y = self._arrays(z, y_true, "z")
-        s = Softmax(axis=-1).forward(z)
+        s = _SOFTMAX._forward(z)  # z is checked: the unvalidated twin
         return (s * np.sum(y, axis=1, keepdims=True) - y) * z.dtype.type(1 / z.shape[0])
 
 

@@ -236,7 +236,10 @@ class Optimizer:
         return {"name": self.name, "eta": self.eta}
 
     def to_config(self):
-        """Alias of :meth:`get_config`."""
+        """Deprecated alias of :meth:`get_config` (removed in the next release)."""
+        from ._deprecation import warn_renamed
+
+        warn_renamed(f"{type(self).__name__}.to_config()", "get_config()")
         return self.get_config()
 
     def __repr__(self):

@@ -20,8 +20,10 @@ from hypothesis import strategies as st
 from numpy.lib.stride_tricks import sliding_window_view
 
 from numbacnn.functional import conv2d, conv2d_backward
-from numbacnn.functional.conv import _backward, _forward
+from numbacnn.functional._geometry import ConvGeometry
+from numbacnn.functional.conv import _conv2d_backward, _conv2d_forward
 from numbacnn.kernels import conv as kconv
+from numbacnn.kernels import conv_fast as kfast
 
 # ----------------------------------------------------------------------------
 # geometry strategy and independent helpers
@@ -346,8 +348,8 @@ def test_returns_fresh_arrays():
     geom=geometries(max_batch=4, max_chan=9, max_k=3, max_extra=3),
     seed=st.integers(0, 2**16),
     dtype=st.sampled_from([np.float32, np.float64]),
-    chunk=st.sampled_from([1, 13, 200, kconv.CHUNK]),
-    budget=st.sampled_from([1, 300, kconv.PATCH_BUDGET]),
+    chunk=st.sampled_from([1, 13, 200, kfast.CHUNK]),
+    budget=st.sampled_from([1, 300, kfast.PATCH_BUDGET]),
 )
 def test_fast_kernels_equal_reference(geom, seed, dtype, chunk, budget):
     x, w, b = _operands(geom, seed, dtype)
@@ -362,7 +364,9 @@ def test_fast_kernels_equal_reference(geom, seed, dtype, chunk, budget):
 
     y_ref = np.empty((x.shape[0], w.shape[0], Ho, Wo), dtype)
     kconv.conv2d_forward_reference(xp, w, b, sh, sw, dh, dw, y_ref)
-    y = _forward(x, w, b, (sh, sw), (dh, dw), pads, (Ho, Wo), chunk=chunk)
+    # the geometry as the oracle computes it, independently of functional._geometry
+    g = ConvGeometry(x.shape[2:], (kh, kw), (sh, sw), (dh, dw), pads, (Ho, Wo))
+    y = _conv2d_forward(x, w, b, g, chunk=chunk)
     assert y.dtype == dtype
     np.testing.assert_allclose(y, y_ref, **tol)
 
@@ -370,7 +374,7 @@ def test_fast_kernels_equal_reference(geom, seed, dtype, chunk, budget):
     gxp_ref, gw_ref, gb_ref = np.empty_like(xp), np.empty_like(w), np.empty_like(b)
     kconv.conv2d_backward_reference(G, xp, w, sh, sw, dh, dw, gxp_ref, gw_ref, gb_ref)
     gx_ref = gxp_ref[:, :, top : top + x.shape[2], left : left + x.shape[3]]
-    gx, gw, gb = _backward(G, x, w, (sh, sw), (dh, dw), pads, (Ho, Wo), chunk=chunk, budget=budget)
+    gx, gw, gb = _conv2d_backward(G, x, w, g, chunk=chunk, budget=budget)
     for got, ref in ((gx, gx_ref), (gw, gw_ref), (gb, gb_ref)):
         assert got.dtype == dtype
         np.testing.assert_allclose(got, ref, **tol)
@@ -380,7 +384,7 @@ def test_scratch_row_stride_avoids_cache_set_conflicts():
     # scratch rows must hold L elements, stay 64-byte aligned, and never sit a
     # multiple of 256 elements apart (rows 1 or 2 KiB apart share L1 sets)
     for L in range(1, 3000):
-        stride = kconv._row_stride(L)
+        stride = kfast._row_stride(L)
         assert L <= stride < L + 32
         assert stride % 16 == 0 and stride % 256 != 0
 
@@ -388,7 +392,7 @@ def test_scratch_row_stride_avoids_cache_set_conflicts():
 def test_fast_kernels_large_image_single_chunk():
     # an image larger than one chunk (Hq * Wq > CHUNK) and many filters
     rng = np.random.default_rng(11)
-    side = int(np.sqrt(kconv.CHUNK)) + 2
+    side = int(np.sqrt(kfast.CHUNK)) + 2
     x = rng.standard_normal((2, 2, side, side))
     w = rng.standard_normal((9, 2, 3, 3))
     b = rng.standard_normal(9)

@@ -178,3 +178,7 @@ def test_argument_errors():
         gradcheck(lambda x, y: x + y, lambda g: (g,), [x, x.copy()])
     with pytest.raises(ValueError, match=r"shape \(4,\) for inputs\[0\] of shape \(2, 2\)"):
         gradcheck(lambda x: x, lambda g: g.ravel(), [x])
+    with pytest.raises(ValueError, match=r"eps must lie in \(0, inf\]"):
+        gradcheck(lambda x: x, lambda g: g, [x], eps=0.0)
+    with pytest.raises(ValueError, match="rtol must be a finite real number"):
+        gradcheck(lambda x: x, lambda g: g, [x], rtol=float("nan"))

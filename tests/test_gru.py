@@ -9,6 +9,7 @@ import autograd
 import autograd.numpy as anp
 import numpy as np
 import pytest
+from _deprecations import renamed_keywords
 from _numerics import assert_rel_close, central_difference
 from hypothesis import given
 from hypothesis import strategies as st
@@ -42,8 +43,8 @@ def unrolled_gru(x, h0, W, U, b_w, b_u):
     return anp.stack(hs, axis=1), anp.stack(gs, axis=1)
 
 
-NAMES = ["x", "h0", "W", "U", "b_w", "b_u"]
-GRAD_ORDER = ["x", "h0", "W", "U", "b_w", "b_u"]  # order returned by gru_backward
+NAMES = ["x", "h0", "W_ih", "W_hh", "b_ih", "b_hh"]
+GRAD_ORDER = ["x", "h0", "W_ih", "W_hh", "b_ih", "b_hh"]  # order returned by gru_backward
 
 
 def make_gru(seed, N, T, D, H, dtype=np.float64):
@@ -51,10 +52,10 @@ def make_gru(seed, N, T, D, H, dtype=np.float64):
     p = dict(
         x=rng.normal(size=(N, T, D)),
         h0=rng.normal(size=(N, H)) * 0.5,
-        W=rng.normal(size=(3 * H, D)) / np.sqrt(D),
-        U=rng.normal(size=(3 * H, H)) / np.sqrt(H),
-        b_w=rng.normal(size=3 * H) * 0.5,
-        b_u=rng.normal(size=3 * H) * 0.5,
+        W_ih=rng.normal(size=(3 * H, D)) / np.sqrt(D),
+        W_hh=rng.normal(size=(3 * H, H)) / np.sqrt(H),
+        b_ih=rng.normal(size=3 * H) * 0.5,
+        b_hh=rng.normal(size=3 * H) * 0.5,
     )
     up = dict(grad_h=rng.normal(size=(N, T, H)))
     return ({k: v.astype(dtype) for k, v in p.items()},
@@ -117,9 +118,9 @@ def test_closed_update_gate_copies_the_state(s, dtype):
     # z pinned at 1: h^(t) = h^(t-1) for every t, and every grad_h flows straight to h0
     p, up = make_gru(**s, dtype=dtype)
     H = s["H"]
-    p["W"][H:2 * H] = 0
-    p["U"][H:2 * H] = 0
-    p["b_w"][H:2 * H] = 40.0
+    p["W_ih"][H:2 * H] = 0
+    p["W_hh"][H:2 * H] = 0
+    p["b_ih"][H:2 * H] = 40.0
     h, gates = gru_forward(*(p[k] for k in NAMES))
     np.testing.assert_allclose(h, np.broadcast_to(p["h0"][:, None], h.shape), rtol=1e-6,
                                atol=1e-6)
@@ -161,7 +162,7 @@ def test_long_range_gradient_matches_central_differences():
     # lets the gradient reach x^(1)
     N, T, D, H = 2, 50, 1, 2
     p, up = make_gru(4, N, T, D, H)
-    p["b_w"][H:2 * H] = 3.0
+    p["b_ih"][H:2 * H] = 3.0
     up["grad_h"][:, :-1] = 0
     grad_x = backward(p, up)[0]
     assert np.abs(grad_x[:, 0]).max() > 1e-4
@@ -226,9 +227,9 @@ def test_non_contiguous_views_and_inputs_untouched():
     views = dict(p)
     views["x"] = np.asfortranarray(p["x"])
     big = np.zeros(12)
-    big[::2] = p["b_u"]
-    views["b_u"] = big[::2]
-    views["U"] = np.asfortranarray(p["U"])
+    big[::2] = p["b_hh"]
+    views["b_hh"] = big[::2]
+    views["W_hh"] = np.asfortranarray(p["W_hh"])
     before = {k: v.copy() for k, v in views.items()}
     up_before = up["grad_h"].copy()
     h, gates = gru_forward(*(views[k] for k in NAMES))
@@ -255,11 +256,12 @@ def test_non_contiguous_views_and_inputs_untouched():
         ("x", np.zeros((2, 3, 0)), r"x must not be empty; got shape \(2, 3, 0\)"),
         ("h0", np.zeros((2, 5, 1)), r"h0 must be 2-D \(N, H\)"),
         ("h0", np.zeros((4, 5)), r"h0 must have shape \(N, H\) with N = 2 from x.shape\[0\]"),
-        ("W", np.zeros((15, 5)), r"W must have shape \(3H, D\) = \(15, 4\) .*D = 4 from x"),
-        ("W", np.zeros((12, 4)), r"W must have shape \(3H, D\) = \(15, 4\) .*H = 5 from h0"),
-        ("U", np.zeros((15, 6)), r"U must have shape \(3H, H\) = \(15, 5\) .*got shape \(15, 6\)"),
-        ("b_w", np.zeros(10), r"b_w must have shape \(3H,\) = \(15,\)"),
-        ("b_u", np.zeros(16), r"b_u must have shape \(3H,\) = \(15,\) .*got shape \(16,\)"),
+        ("W_ih", np.zeros((15, 5)), r"W_ih must have shape \(3H, D\) = \(15, 4\) .*D = 4 from x"),
+        ("W_ih", np.zeros((12, 4)), r"W_ih must have shape \(3H, D\) = \(15, 4\) .*H = 5 from h0"),
+        ("W_hh", np.zeros((15, 6)),
+         r"W_hh must have shape \(3H, H\) = \(15, 5\) .*got shape \(15, 6\)"),
+        ("b_ih", np.zeros(10), r"b_ih must have shape \(3H,\) = \(15,\)"),
+        ("b_hh", np.zeros(16), r"b_hh must have shape \(3H,\) = \(15,\) .*got shape \(16,\)"),
     ],
 )
 def test_forward_validation(name, bad, pattern):
@@ -275,7 +277,7 @@ def test_forward_validation(name, bad, pattern):
         ("grad_h", np.zeros((2, 3, 4)), r"grad_h must have shape \(N, T, H\) = \(2, 3, 5\)"),
         ("h", np.zeros((2, 2, 5)), r"h must have shape \(N, T, H\) = \(2, 3, 5\)"),
         ("gates", np.zeros((2, 3, 20)), r"gates must have shape \(N, T, 3H\) = \(2, 3, 15\)"),
-        ("U", np.zeros((15, 4)), r"U must have shape \(3H, H\) = \(15, 5\)"),
+        ("W_hh", np.zeros((15, 4)), r"W_hh must have shape \(3H, H\) = \(15, 5\)"),
     ],
 )
 def test_backward_validation(name, bad, pattern):
@@ -285,3 +287,22 @@ def test_backward_validation(name, bad, pattern):
     args[name] = bad
     with pytest.raises(ValueError, match=pattern):
         gru_backward(**args)
+
+
+def test_old_keyword_names_still_work_with_a_deprecation_warning():
+    # W, U, b_w, b_u were the keywords before W_ih, W_hh, b_ih, b_hh
+    p, up = make_gru(0, 2, 3, 4, 5)
+    h, gates = gru_forward(*(p[k] for k in NAMES))
+    old_kw = dict(W=p["W_ih"], U=p["W_hh"], b_w=p["b_ih"], b_u=p["b_hh"])
+    with pytest.warns(DeprecationWarning) as record:
+        h_old, gates_old = gru_forward(p["x"], p["h0"], **old_kw)
+    assert renamed_keywords(record) == [("gru_forward", "U", "W_hh"), ("gru_forward", "W", "W_ih"),
+                                        ("gru_forward", "b_u", "b_hh"),
+                                        ("gru_forward", "b_w", "b_ih")]
+    np.testing.assert_array_equal(h_old, h)
+    np.testing.assert_array_equal(gates_old, gates)
+    with pytest.warns(DeprecationWarning) as record:
+        old = gru_backward(up["grad_h"], p["x"], p["h0"], **old_kw, h=h, gates=gates)
+    assert len(renamed_keywords(record)) == 4
+    for a, b in zip(old, backward(p, up), strict=True):
+        np.testing.assert_array_equal(a, b)

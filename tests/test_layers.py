@@ -203,10 +203,45 @@ def test_initialisation_matches_activation():
     assert not conv.params["b"].any() and not relu.params["b"].any()
     rnn = SimpleRNN(6)
     rnn.build((3, 2), rng=rng)
-    np.testing.assert_allclose(rnn.params["W"] @ rnn.params["W"].T, np.eye(6), atol=1e-12)
+    W_hh = rnn.params["W_hh"]
+    np.testing.assert_allclose(W_hh @ W_hh.T, np.eye(6), atol=1e-12)
     lstm = LSTM(3)
     lstm.build((2, 2), rng=rng)
     np.testing.assert_array_equal(lstm.params["b"], [0, 0, 0, 1, 1, 1, 0, 0, 0, 0, 0, 0])
+
+
+@pytest.mark.parametrize(
+    "cell, keys, renamed",
+    [
+        (SimpleRNN, ["W_ih", "W_hh", "b"], {"U": "W_ih", "W": "W_hh"}),
+        (LSTM, ["W_ih", "W_hh", "b"], {"W": "W_ih", "U": "W_hh"}),
+        (GRU, ["W_ih", "W_hh", "b_ih", "b_hh"],
+         {"W": "W_ih", "U": "W_hh", "b_w": "b_ih", "b_u": "b_hh"}),
+    ],
+)
+def test_recurrent_parameter_names_and_the_old_keys(cell, keys, renamed):
+    # W_ih is always the input matrix (H-blocks x D), W_hh the recurrent one (x H)
+    layer = cell(4)
+    layer.build((5, 3), rng=np.random.default_rng(0))
+    assert list(layer.params) == keys and layer.weight_keys == ("W_ih", "W_hh")
+    assert layer.params["W_ih"].shape[1] == 3 and layer.params["W_hh"].shape[1] == 4
+    assert cell._renamed_params == renamed
+    layer.forward(np.ones((2, 5, 3)))
+    layer.backward(np.ones((2, 4)))
+    assert list(layer.grads) == keys
+    for old, new in renamed.items():
+        for store in (layer.params, layer.grads):
+            with pytest.warns(DeprecationWarning, match=f"key '{old}' is deprecated.*'{new}'"):
+                assert store[old] is store[new]
+            with pytest.warns(DeprecationWarning):
+                assert old in store and store.get(old) is store[new]
+    # writing through an old key updates the new one; only the new keys are stored
+    old_input_key = next(iter(renamed))  # U for SimpleRNN, W for LSTM and GRU
+    with pytest.warns(DeprecationWarning):
+        layer.params[old_input_key] = np.zeros_like(layer.params["W_ih"])
+    assert list(layer.params) == keys
+    assert not layer.params["W_ih"].any()
+    assert dict(layer.params.items()).keys() == set(keys)
 
 
 def test_init_is_seeded_and_typed():
@@ -275,3 +310,55 @@ def test_same_padding_even_kernel_keeps_size():
     assert layer.build((1, 7, 5)) == (2, 7, 5)
     x = np.random.default_rng(10).standard_normal((1, 1, 7, 5))
     assert layer.forward(x).shape == (1, 2, 7, 5)
+
+
+def test_training_path_does_not_validate_per_batch(monkeypatch):
+    # layers check their input when built; every batch goes to the private,
+    # unvalidated entries (the public functions' checks would raise here)
+    import numbacnn.activations
+    import numbacnn.functional._recurrent
+    import numbacnn.functional.conv
+    import numbacnn.functional.pool
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("a public entry point validated a batch")
+
+    rng = np.random.default_rng(0)
+    images, labels = rng.standard_normal((12, 1, 6, 6)), rng.integers(0, 3, 12)
+    sequences = rng.standard_normal((12, 4, 2))
+    cnn = Sequential([Conv2D(2, 3, padding="same", activation="relu"), MaxPool2D(2),
+                      AvgPool2D(1), Flatten(), Dense(3, activation="softmax")], seed=0)
+    rnn = Sequential([SimpleRNN(3, return_sequences=True), LSTM(3, return_sequences=True),
+                      GRU(3), Dense(3, activation="softmax")], seed=0)
+    cnn.build(images.shape[1:])
+    rnn.build(sequences.shape[1:])
+    for module in (numbacnn.functional.conv, numbacnn.functional.pool,
+                   numbacnn.functional._recurrent):
+        monkeypatch.setattr(module, "as_float_array", refuse, raising=False)
+        monkeypatch.setattr(module, "as_float_ndarray", refuse, raising=False)
+    monkeypatch.setattr(numbacnn.activations, "_as_input", refuse)
+    monkeypatch.setattr(numbacnn.functional.conv, "_geometry", refuse)
+    monkeypatch.setattr(numbacnn.functional.pool, "_geometry", refuse)
+    cnn.fit(images, labels, epochs=1, batch_size=4, verbose=0)
+    rnn.fit(sequences, labels, epochs=1, batch_size=4, verbose=0)
+
+
+@pytest.mark.parametrize(
+    "layer, sample, wrong",
+    [
+        (Conv2D(2, 3), (1, 6, 6), (2, 1, 7, 6)),
+        (MaxPool2D(2), (1, 6, 6), (2, 1, 6, 8)),
+        (SimpleRNN(3), (4, 2), (2, 4, 3)),
+        (LSTM(3), (4, 2), (2, 5, 2)),
+        (GRU(3), (4, 2), (2, 4, 1)),
+    ],
+)
+def test_a_built_layer_refuses_batches_of_another_shape(layer, sample, wrong):
+    # the kernels behind the layers do not check bounds: a layer called on its
+    # own must not hand them a batch it was not built for
+    layer.build(sample, rng=np.random.default_rng(0))
+    with pytest.raises(ValueError, match=r"built for samples of shape"):
+        layer.forward(np.zeros(wrong))
+    out = layer.forward(np.zeros((2, *sample)))
+    with pytest.raises(ValueError, match=r"needs a gradient of the last forward output's shape"):
+        layer.backward(np.zeros((3, *out.shape[1:])))

@@ -241,6 +241,8 @@ def test_get_loss(spec, cls):
     assert type(loss) is cls
     assert L.get_loss(loss.get_config()) == loss
     assert L.get_loss(loss) is loss
+    with pytest.warns(DeprecationWarning, match=r"to_config\(\) is deprecated.*get_config"):
+        assert loss.to_config() == loss.get_config()  # the old name, for one more release
 
 
 def test_get_loss_errors():

@@ -9,6 +9,7 @@ import autograd
 import autograd.numpy as anp
 import numpy as np
 import pytest
+from _deprecations import renamed_keywords
 from _numerics import assert_rel_close, central_difference
 from hypothesis import given
 from hypothesis import strategies as st
@@ -44,8 +45,8 @@ def unrolled_lstm(x, h0, c0, W, U, b):
     return anp.stack(hs, axis=1), anp.stack(cs, axis=1), anp.stack(gs, axis=1)
 
 
-NAMES = ["x", "h0", "c0", "W", "U", "b"]
-GRAD_ORDER = ["x", "h0", "c0", "W", "U", "b"]  # order returned by lstm_backward
+NAMES = ["x", "h0", "c0", "W_ih", "W_hh", "b"]
+GRAD_ORDER = ["x", "h0", "c0", "W_ih", "W_hh", "b"]  # order returned by lstm_backward
 
 
 def make_lstm(seed, N, T, D, H, dtype=np.float64):
@@ -54,8 +55,8 @@ def make_lstm(seed, N, T, D, H, dtype=np.float64):
         x=rng.normal(size=(N, T, D)),
         h0=rng.normal(size=(N, H)) * 0.5,
         c0=rng.normal(size=(N, H)),
-        W=rng.normal(size=(4 * H, D)) / np.sqrt(D),
-        U=rng.normal(size=(4 * H, H)) / np.sqrt(H),
+        W_ih=rng.normal(size=(4 * H, D)) / np.sqrt(D),
+        W_hh=rng.normal(size=(4 * H, H)) / np.sqrt(H),
         b=rng.normal(size=4 * H) * 0.5,
     )
     up = dict(grad_h=rng.normal(size=(N, T, H)), grad_c_last=rng.normal(size=(N, H)))
@@ -71,7 +72,7 @@ def scalar_loss(p, up, forward=unrolled_lstm):
 def backward(p, up, grad_c_last=True):
     h, c, gates = lstm_forward(*(p[k] for k in NAMES))
     return lstm_backward(
-        up["grad_h"], p["x"], p["h0"], p["c0"], p["W"], p["U"], h, c, gates,
+        up["grad_h"], p["x"], p["h0"], p["c0"], p["W_ih"], p["W_hh"], h, c, gates,
         grad_c_last=up["grad_c_last"] if grad_c_last else None,
     )
 
@@ -133,16 +134,16 @@ def test_open_forget_gate_and_shut_input_gate_keep_the_cell(s, dtype):
     H = s["H"]
     rng = np.random.default_rng(s["seed"])
     # gates i and f see no input, only their bias: pinned at 0 and 1
-    for name in ("W", "U"):
+    for name in ("W_ih", "W_hh"):
         p[name][: 2 * H] = 0
     p["b"] = pinned_memory_bias(H, rng).astype(dtype)
     h, c, gates = lstm_forward(*(p[k] for k in NAMES))
     for t in range(s["T"]):
         np.testing.assert_allclose(c[:, t], p["c0"], rtol=1e-6, atol=1e-6)
-    # atol: the fast kernels' float32 sigmoid/tanh are accurate to ~3e-7 (kernels.rnn.tanh_fast)
+    # atol: the fast kernels' float32 sigmoid/tanh are accurate to ~3e-7 (kernels._math.tanh_fast)
     np.testing.assert_allclose(h, gates[..., 3 * H:] * np.tanh(c), rtol=1e-6, atol=1e-6)
     # the error on the last cell flows back unchanged (the constant error carousel)
-    grads = lstm_backward(np.zeros_like(h), p["x"], p["h0"], p["c0"], p["W"], p["U"],
+    grads = lstm_backward(np.zeros_like(h), p["x"], p["h0"], p["c0"], p["W_ih"], p["W_hh"],
                           h, c, gates, grad_c_last=up["grad_c_last"])
     np.testing.assert_allclose(grads[2], up["grad_c_last"], rtol=1e-6, atol=1e-6)
 
@@ -152,8 +153,8 @@ def test_memory_cell_survives_fifty_steps_while_the_rnn_forgets():
     rng = np.random.default_rng(3)
     N, T, D, H = 2, 50, 2, 3
     p, _ = make_lstm(3, N, T, D, H)
-    p["W"][: 2 * H] = 0
-    p["U"][: 2 * H] = 0
+    p["W_ih"][: 2 * H] = 0
+    p["W_hh"][: 2 * H] = 0
     p["b"] = pinned_memory_bias(H, rng)
     _, c, _ = lstm_forward(*(p[k] for k in NAMES))
     np.testing.assert_allclose(c[:, -1], p["c0"], rtol=1e-14, atol=1e-14)
@@ -225,7 +226,7 @@ def test_fast_kernels_equal_reference(s, dtype):
         getattr(kernels, f"lstm_forward_{kind}")(*(p[k] for k in NAMES), h, c, gates)
         grads = [np.zeros_like(p[k]) for k in GRAD_ORDER]
         getattr(kernels, f"lstm_backward_{kind}")(
-            up["grad_h"], p["x"], p["h0"], p["c0"], p["W"], p["U"], h, c, gates,
+            up["grad_h"], p["x"], p["h0"], p["c0"], p["W_ih"], p["W_hh"], h, c, gates,
             up["grad_c_last"], *grads,
         )
         outs[kind] = [h, c, gates, *grads]
@@ -266,13 +267,13 @@ def test_non_contiguous_views_and_inputs_untouched():
     big = np.zeros((2, 4, 6))
     big[..., ::2] = p["x"]
     views["x"] = big[..., ::2]
-    views["U"] = np.asfortranarray(p["U"])
+    views["W_hh"] = np.asfortranarray(p["W_hh"])
     before = {k: v.copy() for k, v in views.items()}
     up_before = {k: v.copy() for k, v in up.items()}
     h, c, gates = lstm_forward(*(views[k] for k in NAMES))
     saved = [a.copy() for a in (h, c, gates)]
-    grads = lstm_backward(up["grad_h"], views["x"], views["h0"], views["c0"], views["W"],
-                          views["U"], h, c, gates, up["grad_c_last"])
+    grads = lstm_backward(up["grad_h"], views["x"], views["h0"], views["c0"], views["W_ih"],
+                          views["W_hh"], h, c, gates, up["grad_c_last"])
     for k in NAMES:
         np.testing.assert_array_equal(views[k], before[k])
     for k in up:
@@ -296,9 +297,11 @@ def test_non_contiguous_views_and_inputs_untouched():
         ("h0", np.zeros((2, 0)), r"h0 must not be empty; got shape \(2, 0\)"),
         ("h0", np.zeros((1, 5)), r"h0 must have shape \(N, H\) with N = 2 from x.shape\[0\]"),
         ("c0", np.zeros((2, 4)), r"c0 must have shape \(N, H\) = \(2, 5\) .*H = 5 from h0"),
-        ("W", np.zeros((16, 4)), r"W must have shape \(4H, D\) = \(20, 4\) .*got shape \(16, 4\)"),
-        ("W", np.zeros((20, 3)), r"W must have shape \(4H, D\) = \(20, 4\) .*D = 4 from x"),
-        ("U", np.zeros((20, 4)), r"U must have shape \(4H, H\) = \(20, 5\) .*got shape \(20, 4\)"),
+        ("W_ih", np.zeros((16, 4)),
+         r"W_ih must have shape \(4H, D\) = \(20, 4\) .*got shape \(16, 4\)"),
+        ("W_ih", np.zeros((20, 3)), r"W_ih must have shape \(4H, D\) = \(20, 4\) .*D = 4 from x"),
+        ("W_hh", np.zeros((20, 4)),
+         r"W_hh must have shape \(4H, H\) = \(20, 5\) .*got shape \(20, 4\)"),
         ("b", np.zeros((4, 5)), r"b must be 1-D \(4H,\)"),
         ("b", np.zeros(5), r"b must have shape \(4H,\) = \(20,\)"),
     ],
@@ -324,8 +327,8 @@ def test_forward_validation(name, bad, pattern):
 def test_backward_validation(name, bad, pattern):
     p, up = make_lstm(0, 2, 3, 4, 5)
     h, c, gates = lstm_forward(*(p[k] for k in NAMES))
-    args = dict(grad_h=up["grad_h"], x=p["x"], h0=p["h0"], c0=p["c0"], W=p["W"], U=p["U"],
-                h=h, c=c, gates=gates, grad_c_last=up["grad_c_last"])
+    args = dict(grad_h=up["grad_h"], x=p["x"], h0=p["h0"], c0=p["c0"], W_ih=p["W_ih"],
+                W_hh=p["W_hh"], h=h, c=c, gates=gates, grad_c_last=up["grad_c_last"])
     args[name] = bad
     with pytest.raises(ValueError, match=pattern):
         lstm_backward(**args)
@@ -370,6 +373,29 @@ def test_cell_gradient_norms_validation():
     p, _ = make_lstm(0, 1, 2, 1, 2)
     with pytest.raises(ValueError, match="ord must be 2 or 'fro'; got 'nuc'"):
         lstm_gradient_norms(*(p[k] for k in NAMES), ord="nuc")
-    p["U"] = np.zeros((8, 3))
-    with pytest.raises(ValueError, match=r"U must have shape \(4H, H\) = \(8, 2\)"):
+    p["W_hh"] = np.zeros((8, 3))
+    with pytest.raises(ValueError, match=r"W_hh must have shape \(4H, H\) = \(8, 2\)"):
         lstm_gradient_norms(*(p[k] for k in NAMES))
+
+
+def test_old_keyword_names_still_work_with_a_deprecation_warning():
+    # W (input) and U (recurrent) were the keywords before W_ih and W_hh
+    p, up = make_lstm(0, 2, 3, 4, 5)
+    h, c, gates = lstm_forward(*(p[k] for k in NAMES))
+    with pytest.warns(DeprecationWarning) as record:
+        old = lstm_forward(p["x"], p["h0"], p["c0"], W=p["W_ih"], U=p["W_hh"], b=p["b"])
+    assert renamed_keywords(record) == [("lstm_forward", "U", "W_hh"),
+                                        ("lstm_forward", "W", "W_ih")]
+    for a, b in zip(old, (h, c, gates), strict=True):
+        np.testing.assert_array_equal(a, b)
+    new = backward(p, up)
+    with pytest.warns(DeprecationWarning) as record:
+        old = lstm_backward(up["grad_h"], p["x"], p["h0"], p["c0"], W=p["W_ih"], U=p["W_hh"],
+                            h=h, c=c, gates=gates, grad_c_last=up["grad_c_last"])
+    assert [old for _, old, _ in renamed_keywords(record)] == ["U", "W"]
+    for a, b in zip(old, new, strict=True):
+        np.testing.assert_array_equal(a, b)
+    with pytest.warns(DeprecationWarning) as record:
+        norms = lstm_gradient_norms(p["x"], p["h0"], p["c0"], W=p["W_ih"], U=p["W_hh"], b=p["b"])
+    assert len(renamed_keywords(record)) == 2
+    np.testing.assert_array_equal(norms, lstm_gradient_norms(*(p[k] for k in NAMES)))

@@ -267,7 +267,8 @@ def test_get_optimizer_names(spec, cls):
 @pytest.mark.parametrize("opt", [c[0] for c in CASES], ids=IDS)
 def test_config_round_trip(opt):
     cfg = opt.get_config()
-    assert cfg == opt.to_config()
+    with pytest.warns(DeprecationWarning, match="to_config"):
+        assert cfg == opt.to_config()  # deprecated alias, kept for one release
     back = O.get_optimizer(cfg)
     assert type(back) is type(opt) and back.get_config() == cfg and back is not opt
     assert O.get_optimizer(opt) is opt

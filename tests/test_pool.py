@@ -108,8 +108,10 @@ def test_fast_kernels_equal_reference_kernels(kind, problem, dtype):
     g = rng.standard_normal(out.shape).astype(dtype)
     fwd_ref = getattr(kp, f"{kind}_pool2d_reference")
     fwd_fast = getattr(kp, f"{kind}_pool2d_fast")
-    ref = fwd_ref(x, kh, kw, sh, sw, ph, pw, np.empty_like(out))
-    fast = fwd_fast(x, kh, kw, sh, sw, ph, pw, np.full_like(out, np.nan))
+    ref = np.empty_like(out)
+    fast = np.full_like(out, np.nan)
+    assert fwd_ref(x, kh, kw, sh, sw, ph, pw, ref) is None  # kernels write, return nothing
+    assert fwd_fast(x, kh, kw, sh, sw, ph, pw, fast) is None
     np.testing.assert_array_equal(fast, ref)
     dx_fast = np.full_like(x, np.nan)
     dx_ref = np.full_like(x, np.nan)
@@ -132,12 +134,16 @@ def test_2x2_kernels_equal_reference_kernels(seed, H, W, dtype, nans):
         x[rng.random(x.shape) < 0.2] = np.nan
     Ho, Wo = H // 2, W // 2
     g = rng.standard_normal((2, 3, Ho, Wo)).astype(dtype)
-    ref = kp.max_pool2d_reference(x, 2, 2, 2, 2, 0, 0, np.empty((2, 3, Ho, Wo), dtype))
-    fast = kp.max_pool2d_2x2_fast(x, np.empty((2, 3, Ho, Wo), dtype))
+    ref = np.empty((2, 3, Ho, Wo), dtype)
+    fast = np.full((2, 3, Ho, Wo), np.nan, dtype)
+    kp.max_pool2d_reference(x, 2, 2, 2, 2, 0, 0, ref)
+    kp.max_pool2d_2x2_fast(x, fast)
     np.testing.assert_array_equal(fast, ref)
     np.testing.assert_array_equal(max_pool2d(x, 2), ref)
-    dx_ref = kp.max_pool2d_backward_reference(g, x, 2, 2, 2, 2, 0, 0, np.empty_like(x))
-    dx_fast = kp.max_pool2d_2x2_backward_fast(g, x, np.full_like(x, np.nan))
+    dx_ref = np.empty_like(x)
+    dx_fast = np.full_like(x, np.nan)
+    kp.max_pool2d_backward_reference(g, x, 2, 2, 2, 2, 0, 0, dx_ref)
+    kp.max_pool2d_2x2_backward_fast(g, x, dx_fast)
     np.testing.assert_array_equal(dx_fast, dx_ref)
     np.testing.assert_array_equal(max_pool2d_backward(g, x, (2, 2), 2, 0), dx_ref)
 

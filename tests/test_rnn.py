@@ -10,6 +10,7 @@ import autograd
 import autograd.numpy as anp
 import numpy as np
 import pytest
+from _deprecations import renamed_keywords
 from _numerics import assert_rel_close, central_difference
 from hypothesis import given
 from hypothesis import strategies as st
@@ -44,8 +45,8 @@ def make_rnn(seed, N, T, D, H, O, dtype=np.float64, w_scale=0.6):
     params = dict(
         x=rng.normal(size=(N, T, D)),
         h0=rng.normal(size=(N, H)) * 0.5,
-        U=rng.normal(size=(H, D)) / np.sqrt(D),
-        W=rng.normal(size=(H, H)) * w_scale / np.sqrt(H),
+        W_ih=rng.normal(size=(H, D)) / np.sqrt(D),
+        W_hh=rng.normal(size=(H, H)) * w_scale / np.sqrt(H),
         b=rng.normal(size=H) * 0.1,
         V=rng.normal(size=(O, H)),
         c=rng.normal(size=O),
@@ -55,8 +56,8 @@ def make_rnn(seed, N, T, D, H, O, dtype=np.float64, w_scale=0.6):
     return cast, {k: v.astype(dtype) for k, v in upstream.items()}
 
 
-NAMES = ["x", "h0", "U", "W", "b", "V", "c"]
-GRAD_ORDER = ["x", "h0", "U", "W", "b", "V", "c"]  # order returned by rnn_backward
+NAMES = ["x", "h0", "W_ih", "W_hh", "b", "V", "c"]
+GRAD_ORDER = ["x", "h0", "W_ih", "W_hh", "b", "V", "c"]  # order returned by rnn_backward
 
 
 def scalar_loss(p, up, forward=unrolled_rnn, activation="tanh"):
@@ -68,7 +69,7 @@ def scalar_loss(p, up, forward=unrolled_rnn, activation="tanh"):
 def backward(p, up, grad_h_last=True, activation="tanh"):
     h, _ = rnn_forward(*(p[k] for k in NAMES), activation=activation)
     return rnn_backward(
-        up["grad_y"], p["x"], p["h0"], h, p["U"], p["W"], p["V"],
+        up["grad_y"], p["x"], p["h0"], h, p["W_ih"], p["W_hh"], p["V"],
         grad_h_last=up["grad_h_last"] if grad_h_last else None, activation=activation,
     )
 
@@ -161,7 +162,7 @@ def test_backward_matches_central_differences(N, T, D, H, O, activation):
         # pre-activation 100 steps (eps = 1e-6) away from it
         h, _ = rnn_forward(*(p[k] for k in NAMES), activation="relu")
         h_prev = np.concatenate([p["h0"][:, None], h[:, :-1]], axis=1)
-        a = p["x"] @ p["U"].T + h_prev @ p["W"].T + p["b"]
+        a = p["x"] @ p["W_ih"].T + h_prev @ p["W_hh"].T + p["b"]
         assert np.abs(a).min() > 1e-4
         if a.size >= 6:
             assert 0 < np.mean(a > 0) < 1  # both sides of the kink are exercised
@@ -191,8 +192,8 @@ def test_two_step_bptt_by_hand():
     expected = dict(
         x=[delta1 * U, delta2 * U],
         h0=W * delta1,
-        U=delta1 * x1 + delta2 * x2,
-        W=delta1 * h0 + delta2 * h1,
+        W_ih=delta1 * x1 + delta2 * x2,
+        W_hh=delta1 * h0 + delta2 * h1,
         b=delta1 + delta2,
         V=gy1 * h1 + gy2 * h2,
         c=gy1 + gy2,
@@ -230,7 +231,7 @@ def test_fast_kernels_equal_reference(s, dtype, relu):
         getattr(kernels, f"rnn_forward_{kind}")(*args, relu, h, y)
         grads = [np.zeros_like(p[k]) for k in GRAD_ORDER]
         getattr(kernels, f"rnn_backward_{kind}")(
-            up["grad_y"], p["x"], p["h0"], h, p["U"], p["W"], p["V"], relu, up["grad_h_last"],
+            up["grad_y"], p["x"], p["h0"], h, p["W_ih"], p["W_hh"], p["V"], relu, up["grad_h_last"],
             *grads,
         )
         outs[kind] = [h, y, *grads]
@@ -298,15 +299,15 @@ def test_non_contiguous_views_and_inputs_untouched():
     big = np.zeros((2, 8, 3))
     big[:, ::2] = p["x"]
     views["x"] = big[:, ::2]
-    views["W"] = np.asfortranarray(p["W"])
-    views["U"] = p["U"].T.copy().T
-    assert not views["x"].flags.c_contiguous and not views["W"].flags.c_contiguous
+    views["W_hh"] = np.asfortranarray(p["W_hh"])
+    views["W_ih"] = p["W_ih"].T.copy().T
+    assert not views["x"].flags.c_contiguous and not views["W_hh"].flags.c_contiguous
     before = {k: v.copy() for k, v in views.items()}
     up_before = {k: v.copy() for k, v in up.items()}
     h, y = rnn_forward(*(views[k] for k in NAMES))
     h_before = h.copy()
     grads = rnn_backward(
-        up["grad_y"], views["x"], views["h0"], h, views["U"], views["W"], views["V"],
+        up["grad_y"], views["x"], views["h0"], h, views["W_ih"], views["W_hh"], views["V"],
         up["grad_h_last"],
     )
     for k in NAMES:
@@ -339,8 +340,10 @@ def _good():
         ("h0", np.zeros((3, 5)), r"h0 must have shape \(N, H\) with N = 2 from x.shape\[0\]"),
         ("h0", np.zeros((2, 0)), r"h0 must not be empty"),
         ("h0", np.zeros(5), r"h0 must be 2-D"),
-        ("U", np.zeros((5, 3)), r"U must have shape \(H, D\) = \(5, 4\) .*D = 4 from x.*\(5, 3\)"),
-        ("W", np.zeros((5, 4)), r"W must have shape \(H, H\) = \(5, 5\) \(H = 5 from h0.*\(5, 4\)"),
+        ("W_ih", np.zeros((5, 3)),
+         r"W_ih must have shape \(H, D\) = \(5, 4\) .*D = 4 from x.*\(5, 3\)"),
+        ("W_hh", np.zeros((5, 4)),
+         r"W_hh must have shape \(H, H\) = \(5, 5\) \(H = 5 from h0.*\(5, 4\)"),
         ("b", np.zeros(4), r"b must have shape \(H,\) = \(5,\) .*got shape \(4,\)"),
         ("V", np.zeros((6, 4)), r"V must have shape \(O, H\) = \(6, 5\) .*got shape \(6, 4\)"),
         ("V", np.zeros((0, 5)), r"V must not be empty"),
@@ -360,15 +363,15 @@ def test_forward_validation(name, bad, pattern):
         ("grad_y", np.zeros((2, 3, 5)), r"grad_y must have shape \(N, T, O\) = \(2, 3, 6\)"),
         ("h", np.zeros((2, 4, 5)), r"h must have shape \(N, T, H\) = \(2, 3, 5\)"),
         ("grad_h_last", np.zeros((2, 4)), r"grad_h_last must have shape \(N, H\) = \(2, 5\)"),
-        ("W", np.zeros((4, 4)), r"W must have shape \(H, H\) = \(5, 5\)"),
+        ("W_hh", np.zeros((4, 4)), r"W_hh must have shape \(H, H\) = \(5, 5\)"),
         ("x", np.zeros((2, 3, 4, 1)), r"x must be 3-D"),
     ],
 )
 def test_backward_validation(name, bad, pattern):
     p, up = _good()
     h, _ = rnn_forward(*(p[k] for k in NAMES))
-    args = dict(grad_y=up["grad_y"], x=p["x"], h0=p["h0"], h=h, U=p["U"], W=p["W"], V=p["V"],
-                grad_h_last=up["grad_h_last"])
+    args = dict(grad_y=up["grad_y"], x=p["x"], h0=p["h0"], h=h, W_ih=p["W_ih"], W_hh=p["W_hh"],
+                V=p["V"], grad_h_last=up["grad_h_last"])
     args[name] = bad
     with pytest.raises(ValueError, match=pattern):
         rnn_backward(**args)
@@ -407,7 +410,7 @@ def test_gradient_norms_follow_spectral_radius_in_linear_regime(rho):
 @given(sizes, activations)
 def test_gradient_norms_match_autograd_jacobians(s, activation):
     p, _ = make_rnn(**s, w_scale=1.0)
-    x, h0, U, W, b = (p[k] for k in ["x", "h0", "U", "W", "b"])
+    x, h0, U, W, b = (p[k] for k in ["x", "h0", "W_ih", "W_hh", "b"])
     T = x.shape[1]
     norms = rnn_gradient_norms(x, h0, U, W, b, activation=activation)
     h, _ = unrolled_rnn(x, h0, U, W, b, p["V"], p["c"], activation=activation)
@@ -430,7 +433,7 @@ def test_gradient_norms_validation_and_dtype():
     with pytest.raises(ValueError, match="ord must be 2 or 'fro'; got 1"):
         rnn_gradient_norms(np.zeros((1, 2, 1)), np.zeros((1, 2)), np.zeros((2, 1)),
                            np.eye(2), np.zeros(2), ord=1)
-    with pytest.raises(ValueError, match=r"W must have shape \(H, H\) = \(2, 2\)"):
+    with pytest.raises(ValueError, match=r"W_hh must have shape \(H, H\) = \(2, 2\)"):
         rnn_gradient_norms(np.zeros((1, 2, 1)), np.zeros((1, 2)), np.zeros((2, 1)),
                            np.eye(3), np.zeros(2))
     norms = rnn_gradient_norms(np.zeros((1, 2, 1), np.float32), np.zeros((1, 2), np.float32),
@@ -438,3 +441,29 @@ def test_gradient_norms_validation_and_dtype():
                                np.zeros(2, np.float32))
     assert norms.dtype == np.float32
     np.testing.assert_allclose(norms[0], [1, 0.5, 0.25], rtol=1e-6)
+
+
+def test_old_keyword_names_still_work_with_a_deprecation_warning():
+    # U and W were the keywords before W_ih and W_hh; same numbers, one warning each
+    p, up = _good()
+    h, y = rnn_forward(*(p[k] for k in NAMES))
+    with pytest.warns(DeprecationWarning) as record:
+        h_old, y_old = rnn_forward(p["x"], p["h0"], U=p["W_ih"], W=p["W_hh"], b=p["b"],
+                                   V=p["V"], c=p["c"])
+    assert renamed_keywords(record) == [("rnn_forward", "U", "W_ih"), ("rnn_forward", "W", "W_hh")]
+    np.testing.assert_array_equal(h_old, h)
+    np.testing.assert_array_equal(y_old, y)
+    new = rnn_backward(up["grad_y"], p["x"], p["h0"], h, p["W_ih"], p["W_hh"], p["V"])
+    with pytest.warns(DeprecationWarning) as record:
+        old = rnn_backward(up["grad_y"], p["x"], p["h0"], h, U=p["W_ih"], W=p["W_hh"], V=p["V"])
+    assert [old for _, old, _ in renamed_keywords(record)] == ["U", "W"]
+    for a, b in zip(old, new, strict=True):
+        np.testing.assert_array_equal(a, b)
+    with pytest.warns(DeprecationWarning) as record:
+        norms = rnn_gradient_norms(p["x"], p["h0"], U=p["W_ih"], W=p["W_hh"], b=p["b"])
+    assert len(renamed_keywords(record)) == 2
+    np.testing.assert_array_equal(
+        norms, rnn_gradient_norms(p["x"], p["h0"], p["W_ih"], p["W_hh"], p["b"]))
+    with pytest.raises(TypeError, match="both 'U'.*'W_ih'"):
+        rnn_forward(p["x"], p["h0"], U=p["W_ih"], W_ih=p["W_ih"], W_hh=p["W_hh"], b=p["b"],
+                    V=p["V"], c=p["c"])

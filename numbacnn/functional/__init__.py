@@ -7,21 +7,15 @@ float64 stays float64, integer input becomes float64.
 """
 
 # Each topic lives in its own module; the names are re-exported here.
-# (conv: conv2d, conv2d_backward; pool: max/avg pooling; recurrent: RNN/LSTM/GRU)
+# (conv: conv2d, conv2d_backward; pool: max/avg pooling; rnn, lstm, gru: the
+# recurrent cells; _geometry: conv/pool padding and output sizes)
 from .conv import conv2d, conv2d_backward  # noqa: E402,F401
+from .gru import gru_backward, gru_forward  # noqa: E402,F401
+from .lstm import lstm_backward, lstm_forward, lstm_gradient_norms  # noqa: E402,F401
 from .pool import (  # noqa: E402,F401
     avg_pool2d,
     avg_pool2d_backward,
     max_pool2d,
     max_pool2d_backward,
 )
-from .recurrent import (  # noqa: E402,F401
-    gru_backward,
-    gru_forward,
-    lstm_backward,
-    lstm_forward,
-    lstm_gradient_norms,
-    rnn_backward,
-    rnn_forward,
-    rnn_gradient_norms,
-)
+from .rnn import rnn_backward, rnn_forward, rnn_gradient_norms  # noqa: E402,F401

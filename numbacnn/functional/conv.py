@@ -1,81 +1,24 @@
 """Batched 2-D convolution with PyTorch semantics: validation, padding, dtypes.
 
-The loops live in :mod:`numbacnn.kernels.conv`; this module checks the
-arguments once, pads the input with zeros, chooses the dtype and allocates the
-outputs.  See :doc:`/theory/cnn-layers` for the forward pass and
-:doc:`/theory/conv-backprop` for the derivation of the backward pass.
+The loops live in :mod:`numbacnn.kernels.conv_fast` (tested equal to the
+reference loops of :mod:`numbacnn.kernels.conv`).  The public functions check
+their arguments once, choose the dtype and call the private entries
+:func:`_conv2d_forward` / :func:`_conv2d_backward`, which allocate the outputs
+and run the kernels; :class:`numbacnn.layers.Conv2D` calls those entries
+directly with operands it checked when it was built.  The geometry (padding,
+output size) comes from :mod:`numbacnn.functional._geometry`.  See
+:doc:`/theory/cnn-layers` for the forward pass and :doc:`/theory/conv-backprop`
+for the derivation of the backward pass.
 """
 
 import numba
 import numpy as np
 
-from .._validation import (
-    as_float_array,
-    as_pair,
-    check_choice,
-    check_ndim,
-    check_nonempty,
-    common_float_dtype,
-)
-from ..kernels import conv as _k
+from .._validation import as_float_array, check_conv_operands, check_ndim, common_float_dtype
+from ..kernels import conv_fast as _k
+from ._geometry import conv_geometry
 
 __all__ = ["conv2d", "conv2d_backward"]
-
-_PADDING_STRINGS = ("valid", "same")
-
-
-def _resolve_geometry(x_shape, w_shape, stride, padding, dilation):
-    """Check stride/padding/dilation; return them with per-side paddings and output size.
-
-    Returns ``(sh, sw), (dh, dw), (top, bottom, left, right), (Ho, Wo)``.
-    """
-    _, _, H, W = x_shape
-    _, _, kh, kw = w_shape
-    sh, sw = as_pair(stride, "stride", minimum=1)
-    dh, dw = as_pair(dilation, "dilation", minimum=1)
-    # the span of the dilated kernel: d (k - 1) + 1 input pixels
-    span_h = dh * (kh - 1) + 1
-    span_w = dw * (kw - 1) + 1
-    if isinstance(padding, str):
-        check_choice(padding, "padding", _PADDING_STRINGS)
-        if padding == "valid":
-            top = bottom = left = right = 0
-        else:
-            if (sh, sw) != (1, 1):
-                raise ValueError(
-                    f"padding='same' needs stride 1 (as in torch); got stride={stride!r}"
-                )
-            # total padding d (k - 1) keeps H_out = H; an odd total puts the
-            # extra row/column at the bottom/right, exactly as torch does
-            top, left = (span_h - 1) // 2, (span_w - 1) // 2
-            bottom, right = span_h - 1 - top, span_w - 1 - left
-    else:
-        ph, pw = as_pair(padding, "padding", minimum=0)
-        top = bottom = ph
-        left = right = pw
-    Hp, Wp = H + top + bottom, W + left + right
-    if span_h > Hp or span_w > Wp:
-        raise ValueError(
-            f"weight kernel of size ({kh}, {kw}) with dilation ({dh}, {dw}) spans "
-            f"({span_h}, {span_w}) pixels, larger than the padded input of size ({Hp}, {Wp}) "
-            f"(x spatial size ({H}, {W}), padding {padding!r})"
-        )
-    Ho = (Hp - span_h) // sh + 1
-    Wo = (Wp - span_w) // sw + 1
-    return (sh, sw), (dh, dw), (top, bottom, left, right), (Ho, Wo)
-
-
-def _check_conv_operands(x, weight):
-    check_ndim(x, "x", 4, "(N, C, H, W)")
-    check_ndim(weight, "weight", 4, "(F, C, kh, kw)")
-    check_nonempty(x, "x")
-    check_nonempty(weight, "weight")
-    if weight.shape[1] != x.shape[1]:
-        raise ValueError(
-            f"weight has {weight.shape[1]} input channels (shape {weight.shape}) but x has "
-            f"{x.shape[1]} channels (shape {x.shape})"
-        )
-
 
 def _phase_size(x_shape, pads, sh, sw):
     """Size ``(Hq, Wq)`` of one stride phase of the padded input."""
@@ -91,27 +34,45 @@ def _default_chunk(N, Hq, Wq):
     return max(S, min(_k.CHUNK, per_item))
 
 
-def _forward(x, w, b, stride, dilation, pads, out_size, chunk=None):
-    """Forward pass on checked, same-dtype, C-contiguous operands (the fast kernel)."""
-    (sh, sw), (dh, dw), (Ho, Wo) = stride, dilation, out_size
-    Hq, Wq = _phase_size(x.shape, pads, sh, sw)
+def _geometry(x_shape, w_shape, stride, padding, dilation):
+    """The checked :class:`~numbacnn.functional._geometry.ConvGeometry` of a call."""
+    geom = conv_geometry(x_shape[2:], w_shape[2:], stride, padding, dilation)
+    if not geom.fits:
+        (kh, kw), (dh, dw) = geom.kernel, geom.dilation
+        raise ValueError(
+            f"weight kernel of size ({kh}, {kw}) with dilation ({dh}, {dw}) spans "
+            f"{geom.span} pixels, larger than the padded input of size {geom.padded_size} "
+            f"(x spatial size {geom.in_size}, padding {padding!r})"
+        )
+    return geom
+
+
+def _conv2d_forward(x, w, b, geom, chunk=None):
+    """Forward pass on checked operands: the fast kernel, no validation.
+
+    ``x`` ``(N, C, H, W)``, ``w`` ``(F, C, kh, kw)`` and ``b`` ``(F,)`` are
+    C-contiguous arrays of one float dtype, and ``geom`` is the
+    :class:`~numbacnn.functional._geometry.ConvGeometry` of ``x.shape[2:]``.
+    """
+    (sh, sw), (dh, dw), (Ho, Wo) = geom.stride, geom.dilation, geom.out_size
+    Hq, Wq = _phase_size(x.shape, geom.pads, sh, sw)
     if chunk is None:
         chunk = _default_chunk(x.shape[0], Hq, Wq)
     out = np.empty((x.shape[0], w.shape[0], Ho, Wo), dtype=x.dtype)
-    top, _, left, _ = pads
+    top, _, left, _ = geom.pads
     _k.conv2d_forward_fast(x, w, b, top, left, sh, sw, dh, dw, Hq, Wq, chunk, out)
     return out
 
 
-def _backward(g, x, w, stride, dilation, pads, out_size, chunk=None, budget=_k.PATCH_BUDGET):
-    """Backward pass on checked, same-dtype, C-contiguous operands (the fast kernels)."""
-    (sh, sw), (dh, dw), _ = stride, dilation, out_size
+def _conv2d_backward(g, x, w, geom, chunk=None, budget=_k.PATCH_BUDGET):
+    """Backward pass on checked operands (as in :func:`_conv2d_forward`): the fast kernels."""
+    (sh, sw), (dh, dw) = geom.stride, geom.dilation
     N = x.shape[0]
     F, _, kh, kw = w.shape
-    Hq, Wq = _phase_size(x.shape, pads, sh, sw)
+    Hq, Wq = _phase_size(x.shape, geom.pads, sh, sw)
     if chunk is None:
         chunk = _default_chunk(N, Hq, Wq)
-    top, _, left, _ = pads
+    top, _, left, _ = geom.pads
     # largest tap offset on the wide grid (tap kh-1, kw-1)
     M = ((kh - 1) * dh // sh) * Wq + (kw - 1) * dw // sw
     # M leading zeros for the mirrored tap offsets, 16 trailing for whole SIMD vectors
@@ -208,23 +169,15 @@ def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1):
     weight = np.asarray(weight)
     if bias is not None:
         bias = np.asarray(bias)
-    _check_conv_operands(x, weight)
-    F = weight.shape[0]
-    if bias is not None and bias.shape != (F,):
-        raise ValueError(
-            f"bias must have shape (F,) = ({F},) to match weight of shape {weight.shape}; "
-            f"got shape {bias.shape}"
-        )
-    (sh, sw), (dh, dw), pads, (Ho, Wo) = _resolve_geometry(
-        x.shape, weight.shape, stride, padding, dilation
-    )
+    check_conv_operands(x, weight, bias)
+    geom = _geometry(x.shape, weight.shape, stride, padding, dilation)
     dtype = common_float_dtype(x, weight, bias)
     w = as_float_array(weight, "weight", dtype)
     if bias is None:
-        b = np.zeros(F, dtype=dtype)
+        b = np.zeros(weight.shape[0], dtype=dtype)
     else:
         b = as_float_array(bias, "bias", dtype)
-    return _forward(as_float_array(x, "x", dtype), w, b, (sh, sw), (dh, dw), pads, (Ho, Wo))
+    return _conv2d_forward(as_float_array(x, "x", dtype), w, b, geom)
 
 
 def conv2d_backward(grad_out, x, weight, stride=1, padding=0, dilation=1):
@@ -297,12 +250,9 @@ def conv2d_backward(grad_out, x, weight, stride=1, padding=0, dilation=1):
     grad_out = np.asarray(grad_out)
     x = np.asarray(x)
     weight = np.asarray(weight)
-    _check_conv_operands(x, weight)
-    (sh, sw), (dh, dw), pads, (Ho, Wo) = _resolve_geometry(
-        x.shape, weight.shape, stride, padding, dilation
-    )
-    N, C, H, W = x.shape
-    F = weight.shape[0]
+    check_conv_operands(x, weight)
+    geom = _geometry(x.shape, weight.shape, stride, padding, dilation)
+    N, F, (Ho, Wo) = x.shape[0], weight.shape[0], geom.out_size
     check_ndim(grad_out, "grad_out", 4, "(N, F, Ho, Wo)")
     if grad_out.shape != (N, F, Ho, Wo):
         raise ValueError(
@@ -313,4 +263,4 @@ def conv2d_backward(grad_out, x, weight, stride=1, padding=0, dilation=1):
     dtype = common_float_dtype(grad_out, x, weight)
     w = as_float_array(weight, "weight", dtype)
     g = as_float_array(grad_out, "grad_out", dtype)
-    return _backward(g, as_float_array(x, "x", dtype), w, (sh, sw), (dh, dw), pads, (Ho, Wo))
+    return _conv2d_backward(g, as_float_array(x, "x", dtype), w, geom)

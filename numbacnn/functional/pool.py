@@ -1,6 +1,10 @@
 """Max and average pooling with PyTorch semantics: validation, dtypes, allocation.
 
-The loops live in :mod:`numbacnn.kernels.pool`.  Conventions (those of
+The loops live in :mod:`numbacnn.kernels.pool`.  The public functions check
+their arguments and call the private entries (``_max_pool2d_forward`` ...),
+which the pooling layers call directly with a geometry from
+:mod:`numbacnn.functional._geometry` they resolved when they were built.
+Conventions (those of
 ``torch.nn.functional.max_pool2d`` / ``avg_pool2d`` with their defaults):
 
 * ``stride=None`` means ``stride = kernel_size`` (non-overlapping windows);
@@ -20,52 +24,76 @@ See :doc:`/theory/cnn-layers` for the equations and their derivatives.
 
 import numpy as np
 
-from .._validation import as_float_array, as_pair, check_ndim, check_nonempty, common_float_dtype
+from .._validation import as_float_array, as_float_ndarray, common_float_dtype
 from ..kernels import pool as _k
+from ._geometry import pool_geometry
 
 __all__ = ["max_pool2d", "max_pool2d_backward", "avg_pool2d", "avg_pool2d_backward"]
 
 
 def _geometry(x_shape, kernel_size, stride, padding):
-    """Check the pooling arguments; return ``(kh, kw), (sh, sw), (ph, pw), (Ho, Wo)``."""
-    kh, kw = as_pair(kernel_size, "kernel_size", minimum=1)
-    sh, sw = (kh, kw) if stride is None else as_pair(stride, "stride", minimum=1)
-    ph, pw = as_pair(padding, "padding", minimum=0)
-    if ph > kh // 2 or pw > kw // 2:
-        raise ValueError(
-            f"padding must be at most half the kernel size (kernel_size // 2 = "
-            f"({kh // 2}, {kw // 2})); got padding=({ph}, {pw}) for kernel_size=({kh}, {kw})"
-        )
-    H, W = x_shape[2], x_shape[3]
-    if kh > H + 2 * ph or kw > W + 2 * pw:
+    """The checked :class:`~numbacnn.functional._geometry.PoolGeometry` of a call."""
+    geom = pool_geometry(x_shape[2:], kernel_size, stride, padding)
+    if not geom.fits:
+        (kh, kw), (ph, pw), (H, W) = geom.kernel, geom.padding, geom.in_size
         raise ValueError(
             f"kernel_size ({kh}, {kw}) is larger than the padded input "
             f"({H + 2 * ph}, {W + 2 * pw}) (x spatial size ({H}, {W}), padding ({ph}, {pw}))"
         )
-    Ho = (H + 2 * ph - kh) // sh + 1
-    Wo = (W + 2 * pw - kw) // sw + 1
-    return (kh, kw), (sh, sw), (ph, pw), (Ho, Wo)
-
-
-def _as_batch(x, name, dtype=None):
-    arr = as_float_array(x, name, dtype=dtype)
-    check_ndim(arr, name, 4, "(N, C, H, W)")
-    check_nonempty(arr, name)
-    return arr
+    return geom
 
 
 def _backward_operands(grad_out, x, kernel_size, stride, padding):
     dtype = common_float_dtype(grad_out, x)
-    x = _as_batch(x, "x", dtype)
+    x = as_float_ndarray(x, "x", 4, "(N, C, H, W)", dtype)
     geom = _geometry(x.shape, kernel_size, stride, padding)
     grad_out = as_float_array(grad_out, "grad_out", dtype)
-    expected = x.shape[:2] + geom[3]
+    expected = x.shape[:2] + geom.out_size
     if grad_out.shape != expected:
         raise ValueError(
             f"grad_out must have the pooling output's shape {expected} for x of shape "
             f"{x.shape}; got shape {grad_out.shape}"
         )
     return grad_out, x, geom
+
+
+def _is_2x2(geom):
+    return geom.kernel == (2, 2) and geom.stride == (2, 2) and geom.padding == (0, 0)
+
+
+def _max_pool2d_forward(x, geom):
+    """Max pooling of a checked C-contiguous float batch ``x``, no validation."""
+    out = np.empty(x.shape[:2] + geom.out_size, dtype=x.dtype)
+    if _is_2x2(geom):
+        _k.max_pool2d_2x2_fast(x, out)
+    else:
+        _k.max_pool2d_fast(x, *geom.kernel, *geom.stride, *geom.padding, out)
+    return out
+
+
+def _max_pool2d_backward(grad_out, x, geom):
+    """Gradient of :func:`_max_pool2d_forward` on checked arrays of one dtype."""
+    grad_x = np.empty(x.shape, dtype=x.dtype)
+    if _is_2x2(geom):
+        _k.max_pool2d_2x2_backward_fast(grad_out, x, grad_x)
+    else:
+        _k.max_pool2d_backward_fast(grad_out, x, *geom.kernel, *geom.stride, *geom.padding,
+                                    grad_x)
+    return grad_x
+
+
+def _avg_pool2d_forward(x, geom):
+    """Average pooling of a checked C-contiguous float batch ``x``, no validation."""
+    out = np.empty(x.shape[:2] + geom.out_size, dtype=x.dtype)
+    _k.avg_pool2d_fast(x, *geom.kernel, *geom.stride, *geom.padding, out)
+    return out
+
+
+def _avg_pool2d_backward(grad_out, x, geom):
+    """Gradient of :func:`_avg_pool2d_forward` (``x`` gives only shape and dtype)."""
+    grad_x = np.empty(x.shape, dtype=x.dtype)
+    _k.avg_pool2d_backward_fast(grad_out, *geom.kernel, *geom.stride, *geom.padding, grad_x)
+    return grad_x
 
 
 def max_pool2d(x, kernel_size, stride=None, padding=0):
@@ -112,12 +140,8 @@ def max_pool2d(x, kernel_size, stride=None, padding=0):
     array([[[[ 5.,  7.],
              [13., 15.]]]])
     """
-    x = _as_batch(x, "x")
-    (kh, kw), (sh, sw), (ph, pw), (Ho, Wo) = _geometry(x.shape, kernel_size, stride, padding)
-    out = np.empty(x.shape[:2] + (Ho, Wo), dtype=x.dtype)
-    if (kh, kw, sh, sw, ph, pw) == (2, 2, 2, 2, 0, 0):
-        return _k.max_pool2d_2x2_fast(x, out)
-    return _k.max_pool2d_fast(x, kh, kw, sh, sw, ph, pw, out)
+    x = as_float_ndarray(x, "x", 4, "(N, C, H, W)")
+    return _max_pool2d_forward(x, _geometry(x.shape, kernel_size, stride, padding))
 
 
 def max_pool2d_backward(grad_out, x, kernel_size, stride=None, padding=0):
@@ -162,11 +186,7 @@ def max_pool2d_backward(grad_out, x, kernel_size, stride=None, padding=0):
              [0., 0.]]]])
     """
     grad_out, x, geom = _backward_operands(grad_out, x, kernel_size, stride, padding)
-    (kh, kw), (sh, sw), (ph, pw), _ = geom
-    grad_x = np.empty(x.shape, dtype=x.dtype)
-    if (kh, kw, sh, sw, ph, pw) == (2, 2, 2, 2, 0, 0):
-        return _k.max_pool2d_2x2_backward_fast(grad_out, x, grad_x)
-    return _k.max_pool2d_backward_fast(grad_out, x, kh, kw, sh, sw, ph, pw, grad_x)
+    return _max_pool2d_backward(grad_out, x, geom)
 
 
 def avg_pool2d(x, kernel_size, stride=None, padding=0):
@@ -198,10 +218,8 @@ def avg_pool2d(x, kernel_size, stride=None, padding=0):
     array([[[[ 2.5,  4.5],
              [10.5, 12.5]]]])
     """
-    x = _as_batch(x, "x")
-    (kh, kw), (sh, sw), (ph, pw), (Ho, Wo) = _geometry(x.shape, kernel_size, stride, padding)
-    out = np.empty(x.shape[:2] + (Ho, Wo), dtype=x.dtype)
-    return _k.avg_pool2d_fast(x, kh, kw, sh, sw, ph, pw, out)
+    x = as_float_ndarray(x, "x", 4, "(N, C, H, W)")
+    return _avg_pool2d_forward(x, _geometry(x.shape, kernel_size, stride, padding))
 
 
 def avg_pool2d_backward(grad_out, x, kernel_size, stride=None, padding=0):
@@ -239,6 +257,4 @@ def avg_pool2d_backward(grad_out, x, kernel_size, stride=None, padding=0):
              [0.25, 0.25, 0.25, 0.25]]]])
     """
     grad_out, x, geom = _backward_operands(grad_out, x, kernel_size, stride, padding)
-    (kh, kw), (sh, sw), (ph, pw), _ = geom
-    grad_x = np.empty(x.shape, dtype=x.dtype)
-    return _k.avg_pool2d_backward_fast(grad_out, kh, kw, sh, sw, ph, pw, grad_x)
+    return _avg_pool2d_backward(grad_out, x, geom)

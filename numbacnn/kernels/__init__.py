@@ -2,8 +2,13 @@
 
 Modules here hold functions only (no classes, no Python objects, no input
 validation) and never import from the floors above.  Each operation has a
-*reference* loop that transcribes the lecture's equation index for index and,
-where speed matters, a *fast* loop kernel that the tests prove equal to it.
+``*_reference`` loop that transcribes the lecture's equation index for index
+and, where speed matters, a ``*_fast`` loop kernel that the tests prove equal
+to it.  Kernels write into output arrays the caller allocates and return
+nothing.  One module per model (``conv``/``conv_fast``, ``pool``,
+``correlate``, ``rnn``, ``lstm``, ``gru``); what several of them share lives in
+``_math`` (the recurrent kernels' scalar functions and loops) and ``_jit``, and
+no model's module imports another's.
 Public, validated entry points live in :mod:`numbacnn.signal` and
 :mod:`numbacnn.functional`.
 """

@@ -6,8 +6,8 @@ Three kinds of kernels live here:
   sum, transcribed index for index (the docs show it next to the equation).
 * :func:`correlate2d_valid_reference` -- the plain "slide the kernel and sum"
   loop that every other mode reduces to, with a stride.
-* :func:`correlate2d_valid` and the two 1-D passes
-  :func:`correlate_columns_valid` / :func:`correlate_rows_valid` -- the fast
+* :func:`correlate2d_valid_fast` and the two 1-D passes
+  :func:`correlate_columns_valid_fast` / :func:`correlate_rows_valid_fast` -- the fast
   loops used by :mod:`numbacnn.signal`.  The loops over kernel taps are outside
   and a long, contiguous loop over one output row is innermost, so the compiler
   can vectorise it.
@@ -15,7 +15,8 @@ Three kinds of kernels live here:
 Every mode and boundary of :mod:`numbacnn.signal` is turned into a *valid*
 cross-correlation of an extended image by the entry points (they build the
 padded/wrapped/reflected image and flip the kernel for a convolution), so the
-fast kernels only need to know one thing.
+fast kernels only need to know one thing.  Every kernel writes into the
+``out`` array the caller allocates and returns nothing.
 """
 
 from ._jit import jit
@@ -23,9 +24,9 @@ from ._jit import jit
 __all__ = [
     "convolve2d_full_reference",
     "correlate2d_valid_reference",
-    "correlate2d_valid",
-    "correlate_columns_valid",
-    "correlate_rows_valid",
+    "correlate2d_valid_fast",
+    "correlate_columns_valid_fast",
+    "correlate_rows_valid_fast",
 ]
 
 
@@ -49,7 +50,6 @@ def convolve2d_full_reference(f, g, out):
                     if 0 <= i - m < kh and 0 <= j - n < kw:
                         total += f[m, n] * g[i - m, j - n]
             out[i, j] = total
-    return out
 
 
 @jit
@@ -73,11 +73,10 @@ def correlate2d_valid_reference(image, kernel, sh, sw, out):
                 for b in range(kw):
                     total += image[i * sh + a, j * sw + b] * kernel[a, b]
             out[i, j] = total
-    return out
 
 
 @jit
-def correlate2d_valid(image, kernel, sh, sw, out):
+def correlate2d_valid_fast(image, kernel, sh, sw, out):
     """Fast strided valid cross-correlation; same contract as the reference.
 
     For every output row the kernel taps are looped over outside, and the
@@ -105,11 +104,10 @@ def correlate2d_valid(image, kernel, sh, sw, out):
                 else:
                     for j in range(Wo):
                         orow[j] += w * irow[b + j * sw]
-    return out
 
 
 @jit
-def correlate_columns_valid(image, taps, out):
+def correlate_columns_valid_fast(image, taps, out):
     r"""1-D valid correlation down each column: ``out(i, j) = sum_a image(i + a, j) taps(a)``.
 
     ``image`` is ``(H, W)``, ``taps`` ``(k,)``, ``out`` ``(H - k + 1, W)``
@@ -127,11 +125,10 @@ def correlate_columns_valid(image, taps, out):
             irow = image[i + a]
             for j in range(Wo):
                 orow[j] += w * irow[j]
-    return out
 
 
 @jit
-def correlate_rows_valid(image, taps, out):
+def correlate_rows_valid_fast(image, taps, out):
     r"""1-D valid correlation along each row: ``out(i, j) = sum_b image(i, j + b) taps(b)``.
 
     ``image`` is ``(H, W)``, ``taps`` ``(k,)``, ``out`` ``(H, W - k + 1)``
@@ -150,4 +147,3 @@ def correlate_rows_valid(image, taps, out):
             src = irow[b:b + Wo]
             for j in range(Wo):
                 orow[j] += w * src[j]
-    return out

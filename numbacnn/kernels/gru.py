@@ -1,6 +1,6 @@
 """Gated recurrent unit (GRU): forward pass and backpropagation through time.
 
-torch.nn.GRU's equations, for every sequence ``n`` and step ``t``:
+torch.nn.GRU's equations, for every sequence ``s`` and step ``t``:
 
 .. math::
 
@@ -13,7 +13,8 @@ torch.nn.GRU's equations, for every sequence ``n`` and step ``t``:
 The reset gate ``r`` scales the recurrent part of the candidate ``n`` *after*
 its bias ``b_u,n`` (that is why the GRU has two bias vectors).  Blocks are
 stacked ``r, z, n`` in ``W (3H, D)``, ``U (3H, H)``, ``b_w``, ``b_u (3H,)`` and
-in ``gates (N, T, 3H)`` (after their activations).
+in ``gates (N, T, 3H)`` (after their activations).  The loops index the
+sequences of the batch with ``s``, since ``n`` is the candidate gate here.
 
 Kernels write into caller-allocated outputs; gradient outputs must arrive
 filled with zeros.  Literals are in the arrays' dtype.
@@ -24,8 +25,7 @@ See :doc:`/theory/lstm`.
 import numpy as np
 
 from ._jit import jit, pjit, prange
-from .lstm import sigmoid, sigmoid_fast
-from .rnn import add_mat_t_vec, tanh_fast, weight_gradients_fast
+from ._math import add_mat_t_vec, sigmoid, sigmoid_fast, tanh_fast, weight_gradients_fast
 
 __all__ = [
     "gru_forward_reference",
@@ -43,15 +43,15 @@ def gru_forward_reference(x, h0, W, U, b_w, b_u, h, gates):
     one = x.dtype.type(1)
     ax = np.empty_like(b_w)  # W x^(t) + b_w, stacked r, z, n
     ah = np.empty_like(b_u)  # U h^(t-1) + b_u, stacked r, z, n
-    for n in range(N):
+    for s in range(N):
         for t in range(T):
             for q in range(3 * H):
                 ax_q = b_w[q]
                 for d in range(D):
-                    ax_q += W[q, d] * x[n, t, d]
+                    ax_q += W[q, d] * x[s, t, d]
                 ah_q = b_u[q]
                 for j in range(H):
-                    h_prev_j = h0[n, j] if t == 0 else h[n, t - 1, j]
+                    h_prev_j = h0[s, j] if t == 0 else h[s, t - 1, j]
                     ah_q += U[q, j] * h_prev_j
                 ax[q] = ax_q
                 ah[q] = ah_q
@@ -59,11 +59,11 @@ def gru_forward_reference(x, h0, W, U, b_w, b_u, h, gates):
                 r_k = sigmoid(ax[k] + ah[k], one)
                 z_k = sigmoid(ax[H + k] + ah[H + k], one)
                 n_k = np.tanh(ax[2 * H + k] + r_k * ah[2 * H + k])
-                h_prev_k = h0[n, k] if t == 0 else h[n, t - 1, k]
-                h[n, t, k] = (one - z_k) * n_k + z_k * h_prev_k
-                gates[n, t, k] = r_k
-                gates[n, t, H + k] = z_k
-                gates[n, t, 2 * H + k] = n_k
+                h_prev_k = h0[s, k] if t == 0 else h[s, t - 1, k]
+                h[s, t, k] = (one - z_k) * n_k + z_k * h_prev_k
+                gates[s, t, k] = r_k
+                gates[s, t, H + k] = z_k
+                gates[s, t, 2 * H + k] = n_k
 
 
 @jit
@@ -86,7 +86,7 @@ def gru_backward_reference(
 ):
     """Backpropagation through time for the GRU; ``grad_*`` outputs zero on entry.
 
-    With ``dh`` :math:`=\\nabla_{h^{(t)}}\\mathcal L` (``grad_h[n, t]`` plus what
+    With ``dh`` :math:`=\\nabla_{h^{(t)}}\\mathcal L` (``grad_h[s, t]`` plus what
     flows back from step ``t + 1``) and :math:`m = U_n h^{(t-1)} + b_{u,n}`
     (recomputed here rather than stored):
 
@@ -108,20 +108,20 @@ def gru_backward_reference(
     grad_ax = np.zeros_like(b_w)  # nabla of W x + b_w, stacked r, z, n
     grad_ah = np.zeros_like(b_u)  # nabla of U h + b_u, stacked r, z, n
     dh_next = np.zeros_like(h0[0])
-    for n in range(N):
+    for s in range(N):
         for k in range(H):
             dh_next[k] = zero
         for t in range(T - 1, -1, -1):
             for k in range(H):
-                r_k = gates[n, t, k]
-                z_k = gates[n, t, H + k]
-                n_k = gates[n, t, 2 * H + k]
-                h_prev_k = h0[n, k] if t == 0 else h[n, t - 1, k]
+                r_k = gates[s, t, k]
+                z_k = gates[s, t, H + k]
+                n_k = gates[s, t, 2 * H + k]
+                h_prev_k = h0[s, k] if t == 0 else h[s, t - 1, k]
                 m_k = b_u[2 * H + k]
                 for j in range(H):
-                    h_prev_j = h0[n, j] if t == 0 else h[n, t - 1, j]
+                    h_prev_j = h0[s, j] if t == 0 else h[s, t - 1, j]
                     m_k += U[2 * H + k, j] * h_prev_j
-                dh = grad_h[n, t, k] + dh_next[k]
+                dh = grad_h[s, t, k] + dh_next[k]
                 grad_an = dh * (one - z_k) * (one - n_k * n_k)
                 grad_az = dh * (h_prev_k - n_k) * z_k * (one - z_k)
                 grad_ar = grad_an * m_k * r_k * (one - r_k)
@@ -136,22 +136,22 @@ def gru_backward_reference(
                 grad_b_w[q] += grad_ax[q]
                 grad_b_u[q] += grad_ah[q]
                 for d in range(D):
-                    grad_W[q, d] += grad_ax[q] * x[n, t, d]
+                    grad_W[q, d] += grad_ax[q] * x[s, t, d]
                 for j in range(H):
-                    h_prev_j = h0[n, j] if t == 0 else h[n, t - 1, j]
+                    h_prev_j = h0[s, j] if t == 0 else h[s, t - 1, j]
                     grad_U[q, j] += grad_ah[q] * h_prev_j
             for d in range(D):
                 g_d = zero
                 for q in range(3 * H):
                     g_d += W[q, d] * grad_ax[q]
-                grad_x[n, t, d] = g_d
+                grad_x[s, t, d] = g_d
             for j in range(H):
                 g_j = dh_next[j]
                 for q in range(3 * H):
                     g_j += U[q, j] * grad_ah[q]
                 dh_next[j] = g_j
         for k in range(H):
-            grad_h0[n, k] = dh_next[k]
+            grad_h0[s, k] = dh_next[k]
 
 
 # ----------------------------------------------------------------------------
@@ -168,7 +168,7 @@ def gru_forward_fast(x, h0, W, U, b_w, b_u, h, gates):
     single = x.itemsize == 4
     WT = np.ascontiguousarray(W.T)  # (D, 3H)
     UT = np.ascontiguousarray(U.T)  # (H, 3H)
-    for n in prange(N):
+    for s in prange(N):
         ax = np.empty_like(b_w)
         ah = np.empty_like(b_u)
         # per-block views indexed with k in range(H): no negative-index check,
@@ -176,9 +176,9 @@ def gru_forward_fast(x, h0, W, U, b_w, b_u, h, gates):
         r_g, z_g, ax_n = ax[:H], ax[H : 2 * H], ax[2 * H :]
         ah_r, ah_z, ah_n = ah[:H], ah[H : 2 * H], ah[2 * H :]
         for t in range(T):
-            h_prev = h0[n] if t == 0 else h[n, t - 1]
+            h_prev = h0[s] if t == 0 else h[s, t - 1]
             ax[:] = b_w
-            add_mat_t_vec(WT, x[n, t], ax)
+            add_mat_t_vec(WT, x[s, t], ax)
             ah[:] = b_u
             add_mat_t_vec(UT, h_prev, ah)
             for k in range(H):
@@ -186,10 +186,10 @@ def gru_forward_fast(x, h0, W, U, b_w, b_u, h, gates):
                 z_g[k] = sigmoid_fast(z_g[k] + ah_z[k], one, single)
             for k in range(H):
                 ax_n[k] = tanh_fast(ax_n[k] + r_g[k] * ah_n[k], one, single)  # n
-            h_t = h[n, t]
+            h_t = h[s, t]
             for k in range(H):
                 h_t[k] = (one - z_g[k]) * ax_n[k] + z_g[k] * h_prev[k]
-            gates[n, t, :] = ax
+            gates[s, t, :] = ax
 
 
 @pjit
@@ -215,7 +215,7 @@ def gru_backward_fast(
     Phase 1: the recursion with ``prange`` over sequences, storing the
     activation-argument gradients ``grad_ax`` (input side) and ``grad_ah``
     (recurrent side), each ``(N, T, 3H)``.  Phase 2
-    (:func:`numbacnn.kernels.rnn.weight_gradients_fast`): weight gradients with
+    (:func:`numbacnn.kernels._math.weight_gradients_fast`): weight gradients with
     ``prange`` over weight rows.
     """
     N, T, D = x.shape
@@ -224,23 +224,23 @@ def gru_backward_fast(
     grad_ax = np.empty_like(gates)
     grad_ah = np.empty_like(gates)
     UnT = np.ascontiguousarray(U[2 * H :, :].T)  # (H, H): U_n transposed
-    for n in prange(N):
+    for s in prange(N):
         dh_next = np.zeros_like(h0[0])
         m = np.empty_like(h0[0])
         for t in range(T - 1, -1, -1):
-            h_prev = h0[n] if t == 0 else h[n, t - 1]
+            h_prev = h0[s] if t == 0 else h[s, t - 1]
             # m = U_n h^(t-1) + b_u,n, recomputed
             m[:] = b_u[2 * H :]
             add_mat_t_vec(UnT, h_prev, m)
             # per-gate views indexed with k in range(H): no negative-index
             # check, so the loop vectorizes
-            g_t = gates[n, t]
+            g_t = gates[s, t]
             r_t, z_t, n_t = g_t[:H], g_t[H : 2 * H], g_t[2 * H :]
-            gx = grad_ax[n, t]
+            gx = grad_ax[s, t]
             gx_r, gx_z, gx_n = gx[:H], gx[H : 2 * H], gx[2 * H :]
-            gh = grad_ah[n, t]
+            gh = grad_ah[s, t]
             gh_r, gh_z, gh_n = gh[:H], gh[H : 2 * H], gh[2 * H :]
-            grad_h_t = grad_h[n, t]
+            grad_h_t = grad_h[s, t]
             for k in range(H):
                 r_k = r_t[k]
                 z_k = z_t[k]
@@ -256,8 +256,8 @@ def gru_backward_fast(
                 gh_z[k] = grad_az
                 gh_n[k] = r_k * grad_an
                 dh_next[k] = dh * z_k  # the direct path z * h^(t-1)
-            add_mat_t_vec(U, grad_ah[n, t], dh_next)
-            grad_x[n, t, :] = 0
-            add_mat_t_vec(W, grad_ax[n, t], grad_x[n, t])
-        grad_h0[n, :] = dh_next
+            add_mat_t_vec(U, grad_ah[s, t], dh_next)
+            grad_x[s, t, :] = 0
+            add_mat_t_vec(W, grad_ax[s, t], grad_x[s, t])
+        grad_h0[s, :] = dh_next
     weight_gradients_fast(grad_ax, grad_ah, x, h0, h, grad_W, grad_U, grad_b_w, grad_b_u)

@@ -27,47 +27,15 @@ See :doc:`/theory/lstm`.
 import numpy as np
 
 from ._jit import jit, pjit, prange
-from .rnn import add_mat_t_vec, tanh_fast, tanh_rational32, weight_gradients_fast
+from ._math import add_mat_t_vec, sigmoid, sigmoid_fast, tanh_fast, weight_gradients_fast
 
 __all__ = [
-    "sigmoid",
-    "sigmoid_fast",
     "lstm_forward_reference",
     "lstm_backward_reference",
     "lstm_forward_fast",
     "lstm_backward_fast",
     "lstm_jacobian_step",
 ]
-
-
-@jit
-def sigmoid(a, one):
-    """Logistic function :math:`1/(1 + e^{-a})` without overflow for large ``|a|``.
-
-    ``one`` is ``1`` in the dtype of ``a`` (numba would otherwise promote a
-    float32 ``a`` to float64).
-    """
-    if a >= 0:
-        return one / (one + np.exp(-a))
-    e = np.exp(a)
-    return e / (one + e)
-
-
-@jit
-def sigmoid_fast(a, one, single):
-    """The fast kernels' logistic function, without branches.
-
-    float32 (``single``): :math:`\\sigma(a) = \\tfrac12 + \\tfrac12\\tanh(a/2)` with
-    :func:`numbacnn.kernels.rnn.tanh_rational32` (vectorizes; absolute error
-    below 2e-7).  float64: :math:`1/(1 + e^{-a})`, its error about 2e-16.
-    """
-    if single:
-        half = one * np.float32(0.5)
-        return half + half * tanh_rational32(half * a, one)
-    # exp(709) is finite: clamping keeps plain-Python runs (NUMBA_DISABLE_JIT)
-    # free of overflow warnings and changes the result by less than 1e-307
-    m = -a if a > -709.0 else 709.0
-    return np.divide(one, one + np.exp(m))
 
 
 @jit
@@ -198,10 +166,11 @@ def lstm_backward_reference(
 def lstm_forward_fast(x, h0, c0, W, U, b, h, c, gates):
     """Same result as :func:`lstm_forward_reference`, vectorizable loop order.
 
-    The gate pre-activations go through :func:`numbacnn.kernels.rnn.add_mat_t_vec`
+    The gate pre-activations go through :func:`numbacnn.kernels._math.add_mat_t_vec`
     on transposed weight copies, the activations through the branch-free
-    :func:`sigmoid_fast` and :func:`numbacnn.kernels.rnn.tanh_fast`; ``prange``
-    over the sequences of the batch.
+    :func:`numbacnn.kernels._math.sigmoid_fast` and
+    :func:`numbacnn.kernels._math.tanh_fast`; ``prange`` over the sequences of
+    the batch.
     """
     N, T, D = x.shape
     H = h0.shape[1]
@@ -261,7 +230,7 @@ def lstm_backward_fast(
 
     Phase 1: the recursion, ``prange`` over sequences, storing the gate
     pre-activation gradients ``grad_z (N, T, 4H)``.  Phase 2
-    (:func:`numbacnn.kernels.rnn.weight_gradients_fast`): the weight gradients,
+    (:func:`numbacnn.kernels._math.weight_gradients_fast`): the weight gradients,
     ``prange`` over weight rows.
     """
     N, T, D = x.shape

@@ -15,9 +15,11 @@ Backward routes each output's gradient to the input pixels of *its own*
 window, ``grad_x[.., i * sh - ph + a, j * sw - pw + b] += grad_out[.., i, j] ...``;
 where windows overlap (stride < kernel) the contributions add up.
 
-The ``*_reference`` loops are the plain transcription; the others run the same
-arithmetic in parallel over the ``N * C`` independent planes (each thread owns
-whole planes of the output and of the input gradient, so nothing races).
+The ``*_reference`` loops are the plain transcription; the ``*_fast`` ones run
+the same arithmetic in parallel over the ``N * C`` independent planes (each
+thread owns whole planes of the output and of the input gradient, so nothing
+races).  Every kernel writes into the output array the caller allocates and
+returns nothing.
 """
 
 import numpy as np
@@ -63,7 +65,6 @@ def max_pool2d_reference(x, kh, kw, sh, sw, ph, pw, out):
                                 if v > best or np.isnan(v):
                                     best = v
                     out[n, c, i, j] = best
-    return out
 
 
 @jit
@@ -90,7 +91,6 @@ def max_pool2d_backward_reference(grad_out, x, kh, kw, sh, sw, ph, pw, grad_x):
                                     rbest = r
                                     qbest = q
                     grad_x[n, c, rbest, qbest] += grad_out[n, c, i, j]
-    return grad_x
 
 
 @jit
@@ -114,7 +114,6 @@ def avg_pool2d_reference(x, kh, kw, sh, sw, ph, pw, out):
                             if 0 <= r < H and 0 <= q < W:
                                 total += x[n, c, r, q]
                     out[n, c, i, j] = total / count
-    return out
 
 
 @jit
@@ -135,7 +134,6 @@ def avg_pool2d_backward_reference(grad_out, kh, kw, sh, sw, ph, pw, grad_x):
                             q = j * sw - pw + b
                             if 0 <= r < H and 0 <= q < W:
                                 grad_x[n, c, r, q] += g
-    return grad_x
 
 
 # ---------------------------------------------------------------- fast parallel loops
@@ -169,7 +167,6 @@ def max_pool2d_fast(x, kh, kw, sh, sw, ph, pw, out):
                         # a select instead of a branch: (v > best) | isnan(v)
                         best = v if (v > best) | (v != v) else best
                 op[i, j] = best
-    return out
 
 
 @pjit
@@ -207,7 +204,6 @@ def max_pool2d_backward_fast(grad_out, x, kh, kw, sh, sw, ph, pw, grad_x):
                         rbest = r0 + a if win else rbest
                         qbest = q0 + b if win else qbest
                 dxp[rbest, qbest] += gp[i, j]
-    return grad_x
 
 
 @pjit
@@ -234,7 +230,6 @@ def avg_pool2d_fast(x, kh, kw, sh, sw, ph, pw, out):
                     for b in range(b0, b1):
                         total += xrow[q0 + b]
                 op[i, j] = total / count
-    return out
 
 
 @pjit
@@ -260,7 +255,6 @@ def avg_pool2d_backward_fast(grad_out, kh, kw, sh, sw, ph, pw, grad_x):
                     drow = dxp[r0 + a]
                     for b in range(b0, b1):
                         drow[q0 + b] += g
-    return grad_x
 
 
 # ---------------------------------------------------------------- 2x2, stride 2, no padding
@@ -294,7 +288,6 @@ def max_pool2d_2x2_fast(x, out):
                 v = bottom[2 * j + 1]
                 best = v if ((v > best) | (v != v)) else best
                 orow[j] = best
-    return out
 
 
 @pjit
@@ -340,4 +333,3 @@ def max_pool2d_2x2_backward_fast(grad_out, x, grad_x):
         # likewise an odd height leaves the last row
         for r in range(2 * Ho, H):
             dxp[r, :] = zero
-    return grad_x

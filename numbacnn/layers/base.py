@@ -20,11 +20,12 @@ Layers with an activation (:class:`~numbacnn.layers.Conv2D`,
 cross-entropy) -- see :meth:`ActivatedLayer.forward_preactivation`.
 """
 
-import numbers
+import warnings
 
 import numpy as np
 
 from .. import activations as _activations
+from .._validation import check_real
 
 __all__ = ["Layer", "ActivatedLayer", "glorot_uniform", "he_normal", "orthogonal"]
 
@@ -63,18 +64,44 @@ def _is_rectifier(activation):
     return isinstance(activation, (_activations.ReLU, _activations.LeakyReLU))
 
 
-def _check_positive_int(value, name):
-    if not isinstance(value, numbers.Integral) or isinstance(value, bool) or value < 1:
-        raise ValueError(f"{name} must be a positive integer; got {value!r}")
-    return int(value)
+class _RenamedKeys(dict):
+    """A ``params``/``grads`` dict that still answers to the keys a release renamed.
 
+    Only the current keys are stored (so ``items()``, saving and the optimizers
+    see those alone); an old key given to ``[]``, ``get``, ``in`` or an
+    assignment is translated through ``renamed`` (old -> new) with a
+    ``DeprecationWarning``.
+    """
 
-def _check_l2(value):
-    if value is None:
-        return None
-    if not isinstance(value, numbers.Real) or isinstance(value, bool) or not value >= 0:
-        raise ValueError(f"l2 must be None or a number >= 0; got {value!r}")
-    return float(value)
+    _renamed = {}
+
+    def __init__(self, data=(), renamed=None):
+        super().__init__(data)
+        self._renamed = dict(renamed or {})
+
+    def _key(self, key):
+        new = self._renamed.get(key) if isinstance(key, str) else None
+        if new is None or dict.__contains__(self, key):
+            return key
+        warnings.warn(
+            f"parameter key {key!r} is deprecated and will be removed in the next release; "
+            f"use {new!r}",
+            DeprecationWarning,
+            stacklevel=3,
+        )
+        return new
+
+    def __getitem__(self, key):
+        return super().__getitem__(self._key(key))
+
+    def __setitem__(self, key, value):
+        super().__setitem__(self._key(key), value)
+
+    def __contains__(self, key):
+        return super().__contains__(self._key(key))
+
+    def get(self, key, default=None):
+        return super().get(self._key(key), default)
 
 
 class Layer:
@@ -93,6 +120,8 @@ class Layer:
     """
 
     weight_keys = ()
+    #: old parameter key -> current key, for keys renamed in this release
+    #: (``params``/``grads`` and saved models still accept the old ones)
     _renamed_params = {}
 
     def __init__(self):
@@ -140,6 +169,28 @@ class Layer:
         """Fill ``self.params`` (layers without parameters keep it empty)."""
 
     @property
+    def params(self):
+        return self._params
+
+    @params.setter
+    def params(self, value):
+        self._params = self._keyed(value)
+
+    @property
+    def grads(self):
+        return self._grads
+
+    @grads.setter
+    def grads(self, value):
+        self._grads = self._keyed(value)
+
+    def _keyed(self, d):
+        renamed = type(self)._renamed_params
+        if not renamed or isinstance(d, _RenamedKeys):
+            return d
+        return _RenamedKeys(d, renamed)
+
+    @property
     def n_params(self):
         """Number of trainable scalars."""
         return int(sum(p.size for p in self.params.values()))
@@ -152,6 +203,24 @@ class Layer:
     def backward(self, grad_out):
         """Given dL/d(output) for the last forward batch, fill ``grads``; return dL/dx."""
         raise NotImplementedError
+
+    # The layers' kernels index without bounds checks, and a layer checks its
+    # input once, when it is built (a model checks every X it is given).  One
+    # shape comparison per batch keeps a wrongly shaped array from reaching the
+    # kernels when a layer is called on its own.
+    def _guard_batch(self, x):
+        if x.shape[1:] != self.input_shape:
+            raise ValueError(
+                f"{type(self).__name__} was built for samples of shape {self.input_shape}; "
+                f"got a batch of shape {x.shape}"
+            )
+
+    def _guard_grad(self, grad, expected):
+        if grad.shape != expected:
+            raise ValueError(
+                f"{type(self).__name__}.backward needs a gradient of the last forward "
+                f"output's shape {expected}; got shape {grad.shape}"
+            )
 
     def _require_forward(self, *names):
         for name in names:
@@ -201,7 +270,7 @@ class ActivatedLayer(Layer):
     def __init__(self, activation=None, l2=None):
         super().__init__()
         self.activation = _activations.get_activation(activation)
-        self.l2 = _check_l2(l2)
+        self.l2 = check_real(l2, "l2", low=0, allow_none=True)
         self._z = None
 
     def _init_scale_is_he(self):
@@ -213,16 +282,22 @@ class ActivatedLayer(Layer):
         return self._z
 
     def forward(self, x):
-        return self.activation.forward(self.forward_preactivation(x))
+        return self.activation._forward(self.forward_preactivation(x))
 
     def backward(self, grad_out):
         self._require_forward("_z")
-        return self.backward_preactivation(self.activation.backward(self._z, grad_out))
+        self._guard_grad(grad_out, self._z.shape)
+        return self.backward_preactivation(self.activation._backward(self._z, grad_out))
 
     def backward_preactivation(self, grad_z):
-        """Backward from :math:`\\partial L/\\partial z` (skipping the activation)."""
+        """Backward from :math:`\\partial L/\\partial z` (skipping the activation).
+
+        ``grad_z`` is an array of :math:`z`'s shape and dtype (a model's loss
+        gives exactly that); it is not converted.
+        """
         self._require_forward("_z")
-        return self._affine_backward(np.asarray(grad_z, dtype=self._z.dtype))
+        self._guard_grad(grad_z, self._z.shape)
+        return self._affine_backward(grad_z)
 
     def _activation_config(self):
-        return self.activation.to_config()
+        return self.activation.get_config()

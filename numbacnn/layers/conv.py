@@ -1,27 +1,13 @@
-"""Two-dimensional convolution layer over :func:`numbacnn.functional.conv2d`."""
+"""Two-dimensional convolution layer over :func:`numbacnn.functional.conv2d`'s kernels."""
 
 import numpy as np
 
-from .. import functional as F
-from .._validation import as_pair, check_choice
-from .base import ActivatedLayer, _check_positive_int, glorot_uniform, he_normal
+from .._validation import as_pair, check_int
+from ..functional._geometry import conv_geometry, conv_padding
+from ..functional.conv import _conv2d_backward, _conv2d_forward
+from .base import ActivatedLayer, glorot_uniform, he_normal
 
 __all__ = ["Conv2D"]
-
-
-def _conv_geometry(H, W, kernel, stride, padding):
-    """Per-side paddings and output size, or ``None`` if the kernel does not fit."""
-    (kh, kw), (sh, sw) = kernel, stride
-    if padding == "same":
-        ph_total, pw_total = kh - 1, kw - 1
-    elif padding == "valid":
-        ph_total = pw_total = 0
-    else:
-        ph_total, pw_total = 2 * padding[0], 2 * padding[1]
-    Hp, Wp = H + ph_total, W + pw_total
-    if kh > Hp or kw > Wp:
-        return None, (Hp, Wp)
-    return ((Hp - kh) // sh + 1, (Wp - kw) // sw + 1), (Hp, Wp)
 
 
 class Conv2D(ActivatedLayer):
@@ -34,9 +20,11 @@ class Conv2D(ActivatedLayer):
         \qquad a = \sigma(z),
 
     with output size :math:`H_\mathrm{out} = \lfloor (H + 2p_h - k_h)/s_h \rfloor + 1`
-    (likewise for the width).  Forward and backward are
+    (likewise for the width).  Forward and backward run the kernels of
     :func:`numbacnn.functional.conv2d` and
-    :func:`numbacnn.functional.conv2d_backward`.  See :doc:`/theory/cnn-layers`.
+    :func:`numbacnn.functional.conv2d_backward`, through their private entries:
+    the geometry is resolved once, when the layer is built, and batches are
+    not checked again.  See :doc:`/theory/cnn-layers`.
 
     Parameters
     ----------
@@ -77,23 +65,15 @@ class Conv2D(ActivatedLayer):
         l2=None,
     ):
         super().__init__(activation, l2)
-        self.out_channels = _check_positive_int(out_channels, "out_channels")
+        self.out_channels = check_int(out_channels, "out_channels", minimum=1)
         self.kernel_size = as_pair(kernel_size, "kernel_size", minimum=1)
         self.stride = as_pair(stride, "stride", minimum=1)
-        if isinstance(padding, str):
-            check_choice(padding, "padding", ("valid", "same"))
-            if padding == "same" and self.stride != (1, 1):
-                raise ValueError(
-                    f"padding='same' needs stride=1; got stride={stride!r} "
-                    "(use an integer padding with a larger stride)"
-                )
-            self.padding = padding
-        else:
-            self.padding = as_pair(padding, "padding", minimum=0)
+        self.padding = conv_padding(padding, self.stride)
         self.in_channels = (
-            None if in_channels is None else _check_positive_int(in_channels, "in_channels")
+            None if in_channels is None else check_int(in_channels, "in_channels", minimum=1)
         )
         self._x = None
+        self._geom = None
 
     def compute_output_shape(self, input_shape):
         if len(input_shape) != 3:
@@ -109,15 +89,21 @@ class Conv2D(ActivatedLayer):
                 f"(sample shape {input_shape}); set in_channels={C} or leave it out to "
                 "infer it"
             )
-        out, (Hp, Wp) = _conv_geometry(H, W, self.kernel_size, self.stride, self.padding)
-        if out is None:
+        geom = conv_geometry((H, W), self.kernel_size, self.stride, self.padding)
+        if not geom.fits:
             kh, kw = self.kernel_size
             raise ValueError(
                 f"Conv2D kernel_size ({kh}, {kw}) is larger than its input image "
-                f"({H}, {W}) (({Hp}, {Wp}) after padding={self.padding!r}); use a smaller "
-                "kernel_size, padding='same', or fewer pooling layers before it"
+                f"({H}, {W}) ({geom.padded_size} after padding={self.padding!r}); use a "
+                "smaller kernel_size, padding='same', or fewer pooling layers before it"
             )
-        return (self.out_channels, out[0], out[1])
+        return (self.out_channels, *geom.out_size)
+
+    def build(self, input_shape, rng=None, dtype=np.float64):
+        output_shape = super().build(input_shape, rng, dtype)
+        self._geom = conv_geometry(self.input_shape[1:], self.kernel_size, self.stride,
+                                   self.padding)
+        return output_shape
 
     def _init_params(self, input_shape, rng):
         C = input_shape[0]
@@ -132,15 +118,12 @@ class Conv2D(ActivatedLayer):
         self.params = {"W": W, "b": np.zeros(self.out_channels, dtype=self.dtype)}
 
     def _affine_forward(self, x):
+        self._guard_batch(x)
         self._x = x
-        return F.conv2d(
-            x, self.params["W"], self.params["b"], stride=self.stride, padding=self.padding
-        )
+        return _conv2d_forward(x, self.params["W"], self.params["b"], self._geom)
 
     def _affine_backward(self, grad_z):
-        grad_x, grad_W, grad_b = F.conv2d_backward(
-            grad_z, self._x, self.params["W"], stride=self.stride, padding=self.padding
-        )
+        grad_x, grad_W, grad_b = _conv2d_backward(grad_z, self._x, self.params["W"], self._geom)
         self.grads = {"W": grad_W, "b": grad_b}
         return grad_x
 

@@ -4,7 +4,8 @@ import math
 
 import numpy as np
 
-from .base import ActivatedLayer, Layer, _check_positive_int, glorot_uniform, he_normal
+from .._validation import check_int
+from .base import ActivatedLayer, Layer, glorot_uniform, he_normal
 
 __all__ = ["Dense", "Flatten"]
 
@@ -29,7 +30,7 @@ class Flatten(Layer):
 
     def backward(self, grad_out):
         self._require_forward("_shape")
-        return np.asarray(grad_out).reshape(self._shape)
+        return grad_out.reshape(self._shape)
 
     def get_config(self):
         return {}
@@ -69,7 +70,7 @@ class Dense(ActivatedLayer):
 
     def __init__(self, units, activation=None, *, l2=None):
         super().__init__(activation, l2)
-        self.units = _check_positive_int(units, "units")
+        self.units = check_int(units, "units", minimum=1)
         self._x = None
 
     def compute_output_shape(self, input_shape):

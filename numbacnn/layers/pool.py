@@ -1,7 +1,10 @@
 """Max and average pooling layers over :mod:`numbacnn.functional`'s pooling kernels."""
 
-from .. import functional as F
+import numpy as np
+
 from .._validation import as_pair
+from ..functional import pool as _pool
+from ..functional._geometry import pool_geometry
 from .base import Layer
 
 __all__ = ["MaxPool2D", "AvgPool2D"]
@@ -16,6 +19,7 @@ class _Pool2D(Layer):
         self.kernel_size = as_pair(kernel_size, "kernel_size", minimum=1)
         self.stride = self.kernel_size if stride is None else as_pair(stride, "stride", minimum=1)
         self._x = None
+        self._geom = None
 
     def compute_output_shape(self, input_shape):
         name = type(self).__name__
@@ -25,21 +29,29 @@ class _Pool2D(Layer):
                 f"shape {input_shape}. Pool before Flatten, and give images as (N, C, H, W)"
             )
         C, H, W = input_shape
-        (kh, kw), (sh, sw) = self.kernel_size, self.stride
-        if kh > H or kw > W:
+        geom = pool_geometry((H, W), self.kernel_size, self.stride)
+        if not geom.fits:
+            kh, kw = self.kernel_size
             raise ValueError(
                 f"{name} kernel_size ({kh}, {kw}) is larger than its input image ({H}, {W}); "
                 "use a smaller kernel_size or remove a pooling layer before it"
             )
-        return (C, (H - kh) // sh + 1, (W - kw) // sw + 1)
+        return (C, *geom.out_size)
+
+    def build(self, input_shape, rng=None, dtype=np.float64):
+        output_shape = super().build(input_shape, rng, dtype)
+        self._geom = pool_geometry(self.input_shape[1:], self.kernel_size, self.stride)
+        return output_shape
 
     def forward(self, x):
+        self._guard_batch(x)
         self._x = x
-        return type(self)._forward(x, self.kernel_size, stride=self.stride)
+        return type(self)._forward(x, self._geom)
 
     def backward(self, grad_out):
         self._require_forward("_x")
-        return type(self)._backward(grad_out, self._x, self.kernel_size, stride=self.stride)
+        self._guard_grad(grad_out, self._x.shape[:2] + self._geom.out_size)
+        return type(self)._backward(grad_out, self._x, self._geom)
 
     def get_config(self):
         return {"kernel_size": list(self.kernel_size), "stride": list(self.stride)}
@@ -53,12 +65,13 @@ class MaxPool2D(_Pool2D):
         y_{n,c,i,j} = \max_{0 \le p < k_h,\ 0 \le q < k_w} x_{n,c,\,i s_h + p,\, j s_w + q}
 
     The gradient flows only to the position of each window's maximum
-    (:func:`numbacnn.functional.max_pool2d_backward`).  ``stride`` defaults to
+    (the kernels of :func:`numbacnn.functional.max_pool2d_backward`, run with
+    the geometry resolved when the layer is built).  ``stride`` defaults to
     ``kernel_size`` (non-overlapping windows).  See :doc:`/theory/cnn-layers`.
     """
 
-    _forward = staticmethod(F.max_pool2d)
-    _backward = staticmethod(F.max_pool2d_backward)
+    _forward = staticmethod(_pool._max_pool2d_forward)
+    _backward = staticmethod(_pool._max_pool2d_backward)
 
 
 class AvgPool2D(_Pool2D):
@@ -71,5 +84,5 @@ class AvgPool2D(_Pool2D):
     ``stride`` defaults to ``kernel_size``.  See :doc:`/theory/cnn-layers`.
     """
 
-    _forward = staticmethod(F.avg_pool2d)
-    _backward = staticmethod(F.avg_pool2d_backward)
+    _forward = staticmethod(_pool._avg_pool2d_forward)
+    _backward = staticmethod(_pool._avg_pool2d_backward)
