@@ -39,8 +39,8 @@ print(f"numbacnn {numbacnn.__version__}; fast mode: {FAST}")
 from sklearn.model_selection import train_test_split
 
 from numbacnn import Sequential
+from numbacnn.architectures import lecture_cnn
 from numbacnn.datasets import load_digits_images
-from numbacnn.layers import Conv2D, Dense, Flatten, MaxPool2D
 
 X, y = load_digits_images()  # scikit-learn's 8x8 digits as (N, 1, 8, 8), pixels 0..16
 X = X / 16.0  # scale the pixels to [0, 1]
@@ -66,16 +66,9 @@ plt.show()
 # shape of each layer for one sample (the batch axis shows as `None`).
 
 # %%
-model = Sequential(
-    [
-        Conv2D(10, 3, padding="same", activation="relu"),
-        MaxPool2D(2),
-        Flatten(),
-        Dense(50, activation="relu"),
-        Dense(10, activation="softmax"),
-    ],
-    seed=1,
-)
+layers = lecture_cnn(10)  # numbacnn.architectures: the lecture's models, defined once
+print(*layers, sep="\n")
+model = Sequential(layers, seed=1)
 model.build(X_train.shape[1:])
 model.summary()
 

@@ -57,14 +57,14 @@ print("train", X_train.shape, " test", X_test.shape)
 # the cross-entropy with mini-batches of 100 for 100 epochs, L2 regularisation on all
 # weights. One fit first, at the learning rate of Keras's SGD default.
 #
-# A note on $\lambda$: numbacnn's `lmbd` adds $\lambda W$ to each weight gradient
+# A note on $\lambda$: numbacnn's `l2` adds $\lambda W$ to each weight gradient
 # (the penalty $\tfrac{\lambda}{2}\lVert W\rVert^2$), while Keras's `l2(a)` penalises
-# $a\lVert W\rVert^2$; so Keras's $a$ corresponds to `lmbd = 2a`. On a logarithmic
+# $a\lVert W\rVert^2$; so Keras's $a$ corresponds to `l2 = 2a`. On a logarithmic
 # grid that is a shift by a factor of two.
 
 # %%
 epochs = 4 if FAST else 100
-clf = CNNClassifier(eta=0.01, lmbd=1e-4, epochs=epochs, seed=0)
+clf = CNNClassifier(eta=0.01, l2=1e-4, epochs=epochs, seed=0)
 t0 = time.perf_counter()
 clf.fit(X_train, y_train)
 print(f"fit in {time.perf_counter() - t0:.1f} s; "
@@ -98,14 +98,14 @@ from sklearn.exceptions import FitFailedWarning
 
 if FAST:  # a 2x2 corner of the grid
     eta_vals = np.array([1e-2, 1e-1])
-    lmbd_vals = np.array([1e-4, 1e-2])
+    l2_vals = np.array([1e-4, 1e-2])
 else:
     eta_vals = np.logspace(-5, 1, 7)
-    lmbd_vals = np.logspace(-5, 1, 7)
+    l2_vals = np.logspace(-5, 1, 7)
 
 search = GridSearchCV(
     CNNClassifier(epochs=epochs, seed=0),
-    {"eta": eta_vals, "lmbd": lmbd_vals},
+    {"eta": eta_vals, "l2": l2_vals},
     cv=ShuffleSplit(n_splits=1, test_size=0.25, random_state=0),
     return_train_score=True,
     error_score=np.nan,
@@ -117,7 +117,7 @@ with warnings.catch_warnings():
     warnings.simplefilter("ignore", RuntimeWarning)
     search.fit(X_train, y_train)
 grid_seconds = time.perf_counter() - t0
-print(f"{len(eta_vals) * len(lmbd_vals)} cells in {grid_seconds:.1f} s")
+print(f"{len(eta_vals) * len(l2_vals)} cells in {grid_seconds:.1f} s")
 print("best cell:", search.best_params_,
       f"validation accuracy {search.best_score_:.3f}")
 
@@ -128,13 +128,13 @@ print("best cell:", search.best_params_,
 # marked. Matplotlib is all we need for this (the lecture used seaborn).
 
 # %%
-train_acc = np.full((len(eta_vals), len(lmbd_vals)), np.nan)
+train_acc = np.full((len(eta_vals), len(l2_vals)), np.nan)
 val_acc = np.full_like(train_acc, np.nan)
 for params, tr, va in zip(search.cv_results_["params"],
                           search.cv_results_["mean_train_score"],
                           search.cv_results_["mean_test_score"], strict=True):
     i = int(np.flatnonzero(eta_vals == params["eta"])[0])
-    j = int(np.flatnonzero(lmbd_vals == params["lmbd"])[0])
+    j = int(np.flatnonzero(l2_vals == params["l2"])[0])
     train_acc[i, j], val_acc[i, j] = tr, va
 
 
@@ -144,9 +144,9 @@ def heatmap(ax, acc, title):
         text = "div." if np.isnan(v) else f"{v:.2f}"
         ax.text(j, i, text, ha="center", va="center", fontsize=8,
                 color="black" if v > 0.6 else "white")
-    ax.set_xticks(range(len(lmbd_vals)), [f"{v:.0e}" for v in lmbd_vals], rotation=45)
+    ax.set_xticks(range(len(l2_vals)), [f"{v:.0e}" for v in l2_vals], rotation=45)
     ax.set_yticks(range(len(eta_vals)), [f"{v:.0e}" for v in eta_vals])
-    ax.set_xlabel("$\\lambda$ (lmbd)")
+    ax.set_xlabel("$\\lambda$ (l2)")
     ax.set_ylabel("$\\eta$")
     ax.set_title(title)
     return im

@@ -42,9 +42,8 @@ from sklearn.metrics import ConfusionMatrixDisplay, confusion_matrix
 from sklearn.model_selection import train_test_split
 
 from numbacnn import Sequential
-from numbacnn.activations import LeakyReLU
+from numbacnn.architectures import lecture_numpy_cnn, small_cnn
 from numbacnn.datasets import load_mnist
-from numbacnn.layers import Conv2D, Dense, Flatten, MaxPool2D
 from numbacnn.optimizers import Adam
 
 X, y = load_mnist()  # (10000, 1, 28, 28) float32 in [0, 1], labels 0..9
@@ -74,19 +73,9 @@ plt.show()
 
 # %%
 def lecture_cnn():
-    leaky = LeakyReLU(1e-3)
-    return Sequential(
-        [
-            Conv2D(1, 3, padding="same", activation=leaky, l2=0.0),
-            Flatten(),
-            Dense(30, activation=leaky),
-            Dense(20, activation=leaky),
-            Dense(10, activation="softmax"),
-        ],
-        optimizer=Adam(eta=1e-3),
-        l2=1e-5,
-        seed=0,
-    )
+    # lecture_numpy_cnn: Conv2D(1, 3, "same", leaky ReLU, l2=0) -> Flatten ->
+    # Dense(30) -> Dense(20) (leaky ReLU) -> Dense(10, softmax)
+    return Sequential(lecture_numpy_cnn(10), optimizer=Adam(eta=1e-3), l2=1e-5, seed=0)
 
 
 lecture_epochs = 4 if FAST else 100
@@ -112,19 +101,7 @@ print(f"lecture CNN: test accuracy {lecture_scores['accuracy']:.4f} "
 # describes in words.
 
 # %%
-small = Sequential(
-    [
-        Conv2D(32, 3, activation="relu"),
-        MaxPool2D(2),
-        Conv2D(64, 3, activation="relu"),
-        MaxPool2D(2),
-        Flatten(),
-        Dense(128, activation="relu"),
-        Dense(10, activation="softmax"),
-    ],
-    optimizer=Adam(eta=1e-3),
-    seed=0,
-)
+small = Sequential(small_cnn(10), optimizer=Adam(eta=1e-3), seed=0)
 small.build(X_train.shape[1:], dtype=X_train.dtype)
 small.summary()
 
@@ -205,29 +182,56 @@ plt.show()
 # ## What compilation buys
 #
 # The lecture's CNN code loops over images, channels and pixels in Python and
-# notes that one $128\times128$ image takes 20 to 30 seconds; its optimised layer
-# unrolls the input into a matrix (*im2col*) and calls a matrix product instead.
-# `numbacnn.experiments.speed_table` times the layers of the small CNN three ways in
-# the same run: the lecture's loop style, the lecture's im2col style (both
-# re-implemented in NumPy), and numbacnn's compiled kernels (forward and backward
-# pass each), and estimates one training epoch in each style. Pass
-# `compare_torch=True` to add PyTorch when it is installed.
+# notes that one $128\times128$ image takes 20 to 30 seconds. The cell below
+# writes that style out for the first layer of the small CNN (32 filters of
+# $3\times3$ over a batch of images: one windowed product per output pixel) and
+# times it against `numbacnn.functional.conv2d`, which runs the same loops
+# compiled by numba. Both must give the same numbers before either time means
+# anything.
 
 # %%
-from IPython.display import Markdown, display
+from numbacnn.functional import conv2d
 
-speed = numbacnn.experiments.speed_table()
-display(Markdown(speed.to_markdown()))
-for fig in speed.figures.values():
-    display(fig)
+
+def conv2d_python_loops(x, w, b):
+    """'valid' cross-correlation, stride 1, in the lecture's loop style."""
+    N, C, H, W = x.shape
+    F, _, kh, kw = w.shape
+    out = np.empty((N, F, H - kh + 1, W - kw + 1), dtype=x.dtype)
+    for n in range(N):
+        for f in range(F):
+            for i in range(H - kh + 1):
+                for j in range(W - kw + 1):
+                    out[n, f, i, j] = np.sum(x[n, :, i:i + kh, j:j + kw] * w[f]) + b[f]
+    return out
+
+
+first_conv = small.layers[0]
+w1, b1 = first_conv.params["W"], first_conv.params["b"]
+batch = X_test[:4 if FAST else 16]
+conv2d(batch, w1, b1)  # the first call compiles (or loads the cache); not timed
+
+t0 = time.perf_counter()
+slow = conv2d_python_loops(batch, w1, b1)
+loop_seconds = time.perf_counter() - t0
+repeats = 20
+t0 = time.perf_counter()
+for _ in range(repeats):
+    fast = conv2d(batch, w1, b1)
+compiled_seconds = (time.perf_counter() - t0) / repeats
+np.testing.assert_allclose(fast, slow, rtol=1e-4, atol=1e-5)  # float32 data
+print(f"{len(batch)} images, 32 filters: Python loops {loop_seconds * 1e3:.0f} ms, "
+      f"numbacnn {compiled_seconds * 1e3:.2f} ms "
+      f"({loop_seconds / compiled_seconds:.0f} times faster)")
 
 # %% [markdown]
-# The loop style is hopeless beyond toy sizes: the `loops / numbacnn` column is the
-# factor that compiling the very same loops buys. Im2col closes much of that gap by
-# handing the work to a matrix product, at the price of temporary matrices $k^2$
-# times the size of the input and of code that no longer looks like the equations;
-# the `im2col / numbacnn` column shows how the compiled loops compare with it on
-# this machine. Timings on a shared machine wobble; ratios measured within one run
-# are the numbers to trust.
+# The very same loops, compiled, run a few hundred to a few thousand times faster
+# (the exact factor depends on the machine and on how busy it is). The lecture's
+# other remedy, *im2col*, unrolls the input into a matrix and hands the work to a
+# matrix product: fast, at the price of temporary matrices $k^2$ times the size of
+# the input and of code that no longer looks like the equations. The timings of
+# every layer in every style, with PyTorch beside them, are in the documentation's
+# *Experiments and performance* page; the code that measures them lives in the
+# repository's `lab/` folder, outside the installed library.
 #
 # Next: [7. Recurrent networks on time series](07-recurrent-time-series.ipynb).
