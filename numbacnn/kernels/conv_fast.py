@@ -58,8 +58,8 @@ __all__ = [
 
 # Default work sizes (callers pass them in, so tests can force many small chunks).
 # Wide output positions per chunk: long loops, with 8 accumulator rows plus the
-# rows being read still inside the per-core L2 cache (measured: 4096 beats 1024
-# by 10-15% on the benchmark cases in float32, no difference in float64).
+# rows being read still inside the per-core L2 cache (docs/experiments.rst,
+# "Measurement notes", records how the size was chosen).
 CHUNK = 4096
 # Patch elements per weight-gradient work item (1 MiB in float32: L2-resident).
 PATCH_BUDGET = 1 << 18
