@@ -197,6 +197,28 @@ class Loss:
         """Gradient with respect to the pre-activation ``z`` of the output layer."""
         return self.backward(z, y_true)
 
+    # The unvalidated twins that a model calls on every mini-batch, with outputs
+    # it produced and targets it checked once per fit (its task's checks, then
+    # ``_check_targets``): ``_target_rows`` turns such targets into the form
+    # the four methods below take.
+    def _check_targets(self, t, name):
+        """Raise ``ValueError`` if the float targets ``t`` are outside this loss's domain."""
+
+    def _target_rows(self, y, n_outputs, dtype):
+        return y
+
+    def _forward(self, p, t):
+        return self.forward(p, t)
+
+    def _backward(self, p, t):
+        return self.backward(p, t)
+
+    def _forward_from_logits(self, z, t):
+        return self.forward_from_logits(z, t)
+
+    def _backward_from_logits(self, z, t):
+        return self.backward_from_logits(z, t)
+
     def fuses_with(self, activation):
         """True if ``activation`` is an instance of :attr:`fused_activation`."""
         return self.fused_activation is not None and isinstance(
@@ -252,13 +274,18 @@ class MeanSquaredError(Loss):
 
     def forward(self, y_pred, y_true):
         p = _pred(y_pred, "y_pred")
-        d = p - _matching_target(y_true, p, "y_pred")
-        return float(np.mean(d * d))
+        return self._forward(p, _matching_target(y_true, p, "y_pred"))
 
     def backward(self, y_pred, y_true):
         p = _pred(y_pred, "y_pred")
-        d = p - _matching_target(y_true, p, "y_pred")
-        return d * p.dtype.type(2 / p.size)
+        return self._backward(p, _matching_target(y_true, p, "y_pred"))
+
+    def _forward(self, p, t):
+        d = p - t
+        return float(np.mean(d * d))
+
+    def _backward(self, p, t):
+        return (p - t) * p.dtype.type(2 / p.size)
 
 
 class BinaryCrossEntropy(Loss):
@@ -303,39 +330,49 @@ class BinaryCrossEntropy(Loss):
     name = "binary_crossentropy"
     fused_activation = Sigmoid
 
-    @staticmethod
-    def _target(y_true, p, name):
+    def _target(self, y_true, p, name):
         t = _matching_target(y_true, p, name)
+        self._check_targets(t, "y_true")
+        return t
+
+    def _check_targets(self, t, name):
         if not np.all((t >= 0) & (t <= 1)):
             raise ValueError(
-                f"y_true must lie in [0, 1] for binary cross-entropy "
+                f"{name} must lie in [0, 1] for binary cross-entropy "
                 f"(labels 0 and 1 for 2 classes); got min {t.min():g}, max {t.max():g}"
             )
-        return t
 
     def forward(self, y_pred, y_true):
         p = _pred(y_pred, "y_pred")
-        t = self._target(y_true, p, "y_pred")
+        return self._forward(p, self._target(y_true, p, "y_pred"))
+
+    def backward(self, y_pred, y_true):
+        p = _pred(y_pred, "y_pred")
+        return self._backward(p, self._target(y_true, p, "y_pred"))
+
+    def forward_from_logits(self, z, y_true):
+        z = _pred(z, "z")
+        return self._forward_from_logits(z, self._target(y_true, z, "z"))
+
+    def backward_from_logits(self, z, y_true):
+        z = _pred(z, "z")
+        return self._backward_from_logits(z, self._target(y_true, z, "z"))
+
+    def _forward(self, p, t):
         eps = np.finfo(p.dtype).eps
         p = np.clip(p, eps, 1 - eps)
         return float(-np.mean(t * np.log(p) + (1 - t) * np.log1p(-p)))
 
-    def backward(self, y_pred, y_true):
-        p = _pred(y_pred, "y_pred")
-        t = self._target(y_true, p, "y_pred")
+    def _backward(self, p, t):
         eps = np.finfo(p.dtype).eps
         p = np.clip(p, eps, 1 - eps)
         return (p - t) / (p * (1 - p)) * p.dtype.type(1 / p.size)
 
-    def forward_from_logits(self, z, y_true):
-        z = _pred(z, "z")
-        t = self._target(y_true, z, "z")
+    def _forward_from_logits(self, z, t):
         per = np.maximum(z, 0) - z * t + np.log1p(np.exp(-np.abs(z)))
         return float(np.mean(per))
 
-    def backward_from_logits(self, z, y_true):
-        z = _pred(z, "z")
-        t = self._target(y_true, z, "z")
+    def _backward_from_logits(self, z, t):
         return (_SIGMOID._forward(z) - t) * z.dtype.type(1 / z.size)
 
 
@@ -401,25 +438,45 @@ class CategoricalCrossEntropy(Loss):
         return p, labels_to_onehot(y, p.shape[1], dtype=p.dtype)
 
     def forward(self, y_pred, y_true):
-        p, y = self._arrays(y_pred, y_true, "y_pred")
+        return self._forward(*self._arrays(y_pred, y_true, "y_pred"))
+
+    def backward(self, y_pred, y_true):
+        return self._backward(*self._arrays(y_pred, y_true, "y_pred"))
+
+    def forward_from_logits(self, z, y_true):
+        return self._forward_from_logits(*self._arrays(z, y_true, "z"))
+
+    def backward_from_logits(self, z, y_true):
+        return self._backward_from_logits(*self._arrays(z, y_true, "z"))
+
+    def _forward(self, p, y):
         logp = np.log(np.maximum(p, np.finfo(p.dtype).tiny))
         return float(-np.sum(y * logp) / p.shape[0])
 
-    def backward(self, y_pred, y_true):
-        p, y = self._arrays(y_pred, y_true, "y_pred")
+    def _backward(self, p, y):
         p = np.maximum(p, np.finfo(p.dtype).tiny)
         return -(y / p) * p.dtype.type(1 / p.shape[0])
 
-    def forward_from_logits(self, z, y_true):
-        z, y = self._arrays(z, y_true, "z")
+    def _forward_from_logits(self, z, y):
         m = np.max(z, axis=1, keepdims=True)
         lse = m[:, 0] + np.log(np.sum(np.exp(z - m), axis=1))
         return float(np.mean(lse * np.sum(y, axis=1) - np.sum(y * z, axis=1)))
 
-    def backward_from_logits(self, z, y_true):
-        z, y = self._arrays(z, y_true, "z")
+    def _backward_from_logits(self, z, y):
         s = _SOFTMAX._forward(z)  # z is checked: the unvalidated twin
         return (s * np.sum(y, axis=1, keepdims=True) - y) * z.dtype.type(1 / z.shape[0])
+
+    def _check_targets(self, t, name):
+        if t.ndim == 2 and not np.all((t >= 0) & (t <= 1)):
+            raise ValueError(f"{name} given as one-hot/probability rows must lie in [0, 1]")
+
+    def _target_rows(self, y, n_classes, dtype):
+        """Checked labels ``(N,)`` as one-hot rows; checked one-hot rows as they are."""
+        if y.ndim == 2:
+            return y
+        rows = np.zeros((y.shape[0], n_classes), dtype=dtype)
+        rows[np.arange(y.shape[0]), y] = 1
+        return rows
 
 
 #: name -> class, with the Keras spellings as aliases.

@@ -50,6 +50,7 @@ different and not offered.)
 
 import numpy as np
 
+from numbacnn._deprecation import deprecated_alias
 from numbacnn._registry import resolve
 from numbacnn._validation import check_int, check_real
 
@@ -125,12 +126,9 @@ class Optimizer:
             If a parameter is not a floating NumPy array.
         """
         if set(params) != set(grads):
-            missing = sorted(set(params) - set(grads))
-            extra = sorted(set(grads) - set(params))
-            raise ValueError(
-                f"params and grads must have the same keys; missing in grads: "
-                f"{missing}, not in params: {extra}"
-            )
+            missing, extra = sorted(set(params) - set(grads)), sorted(set(grads) - set(params))
+            raise ValueError(f"params and grads must have the same keys; missing in grads: "
+                             f"{missing}, not in params: {extra}")
         for key, p in params.items():
             if not isinstance(p, np.ndarray) or p.dtype.kind != "f":
                 raise TypeError(
@@ -144,18 +142,24 @@ class Optimizer:
                     f"grads[{key!r}] has shape {g.shape} but params[{key!r}] has "
                     f"shape {p.shape}"
                 )
-            g = g.astype(p.dtype, copy=False)
             st = self.state.get(key)
-            if st is None:
-                st = self.state[key] = {"t": 0, "shape": p.shape, "dtype": p.dtype}
-            elif st["shape"] != p.shape or st["dtype"] != p.dtype:
+            if st is not None and (st["shape"] != p.shape or st["dtype"] != p.dtype):
                 raise ValueError(
                     f"params[{key!r}] has shape {p.shape} ({p.dtype}) but the optimizer "
                     f"state for {key!r} was made for {st['shape']} ({st['dtype']}); keys "
                     f"must be unique across the model, or call reset() for a new model"
                 )
+        self._step(params, {k: np.asarray(grads[k]).astype(p.dtype, copy=False)
+                            for k, p in params.items()})
+
+    def _step(self, params, grads):
+        """:meth:`step` unchecked: each ``grads[k]`` has ``params[k]``'s shape and dtype."""
+        for key, p in params.items():
+            st = self.state.get(key)
+            if st is None:
+                st = self.state[key] = {"t": 0, "shape": p.shape, "dtype": p.dtype}
             st["t"] += 1
-            self._update(p, g, st)
+            self._update(p, grads[key], st)
 
     def _update(self, p, g, st):
         raise NotImplementedError
@@ -235,12 +239,7 @@ class Optimizer:
         """Return ``{"name": ..., **hyperparameters}``, accepted by :func:`get_optimizer`."""
         return {"name": self.name, "eta": self.eta}
 
-    def to_config(self):
-        """Deprecated alias of :meth:`get_config` (removed in the next release)."""
-        from ._deprecation import warn_renamed
-
-        warn_renamed(f"{type(self).__name__}.to_config()", "get_config()")
-        return self.get_config()
+    to_config = deprecated_alias("to_config", "get_config")
 
     def __repr__(self):
         params = {k: v for k, v in self.get_config().items() if k != "name"}

@@ -319,6 +319,8 @@ def test_training_path_does_not_validate_per_batch(monkeypatch):
     import numbacnn.functional._recurrent
     import numbacnn.functional.conv
     import numbacnn.functional.pool
+    import numbacnn.losses
+    import numbacnn.optimizers
 
     def refuse(*args, **kwargs):
         raise AssertionError("a public entry point validated a batch")
@@ -339,8 +341,18 @@ def test_training_path_does_not_validate_per_batch(monkeypatch):
     monkeypatch.setattr(numbacnn.activations, "_as_input", refuse)
     monkeypatch.setattr(numbacnn.functional.conv, "_geometry", refuse)
     monkeypatch.setattr(numbacnn.functional.pool, "_geometry", refuse)
-    cnn.fit(images, labels, epochs=1, batch_size=4, verbose=0)
+    # the loss and the optimizer: targets are checked once per fit, then every
+    # batch goes to the losses' and optimizers' unchecked twins
+    monkeypatch.setattr(numbacnn.losses, "as_float_array", refuse)
+    monkeypatch.setattr(numbacnn.losses, "labels_to_onehot", refuse)
+    monkeypatch.setattr(numbacnn.optimizers.Optimizer, "step", refuse)
+    cnn.fit(images, labels, epochs=1, batch_size=4, verbose=0,
+            validation_data=(images[:5], labels[:5]))
     rnn.fit(sequences, labels, epochs=1, batch_size=4, verbose=0)
+    binary = Sequential([Flatten(), Dense(1, activation="sigmoid")], seed=0)
+    binary.fit(images, labels % 2, epochs=1, batch_size=4, verbose=0)
+    regressor = Sequential([Flatten(), Dense(2)], loss="bce", seed=0)
+    regressor.fit(images, np.full((12, 2), 0.25), epochs=1, batch_size=4, verbose=0)
 
 
 @pytest.mark.parametrize(

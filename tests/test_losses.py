@@ -252,3 +252,38 @@ def test_get_loss_errors():
         L.get_loss({"name": "mse", "reduction": "sum"})
     with pytest.raises(TypeError, match="loss must be"):
         L.get_loss(None)
+
+
+def test_a_model_checks_loss_targets_once_per_fit():
+    # bce on several outputs is a regression task for the model; the loss's own
+    # domain check ([0, 1]) still reaches the user, once, before training starts
+    from numbacnn import Sequential
+    from numbacnn.layers import Dense
+
+    X = np.random.default_rng(0).standard_normal((6, 3))
+    model = Sequential([Dense(2)], loss="bce", seed=0)
+    with pytest.raises(ValueError, match=r"y must lie in \[0, 1\] for binary cross-entropy"):
+        model.fit(X, np.full((6, 2), 1.5), epochs=1, verbose=0)
+    onehot = Sequential([Dense(3, activation="softmax")], seed=0)
+    with pytest.raises(ValueError, match=r"y given as one-hot/probability rows must lie"):
+        onehot.fit(X, np.full((6, 3), -1.0), epochs=1, verbose=0)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_unchecked_twins_equal_the_public_methods(dtype):
+    from numbacnn.losses import BinaryCrossEntropy, CategoricalCrossEntropy, MeanSquaredError
+
+    rng = np.random.default_rng(1)
+    z = rng.standard_normal((5, 3)).astype(dtype)
+    labels = rng.integers(0, 3, 5)
+    cce = CategoricalCrossEntropy()
+    rows = cce._target_rows(labels, 3, z.dtype)
+    assert cce._forward_from_logits(z, rows) == cce.forward_from_logits(z, labels)
+    np.testing.assert_array_equal(cce._backward_from_logits(z, rows),
+                                  cce.backward_from_logits(z, labels))
+    p = 1 / (1 + np.exp(-z))
+    t = (rng.random((5, 3)) > 0.5).astype(dtype)
+    for loss in (BinaryCrossEntropy(), MeanSquaredError()):
+        assert loss._forward(p, t) == loss.forward(p, t)
+        np.testing.assert_array_equal(loss._backward(p, t), loss.backward(p, t))
+        assert loss._backward(p, t).dtype == dtype

@@ -3,7 +3,6 @@
 import json
 import os
 import signal
-import time
 
 import numpy as np
 import pytest
@@ -48,19 +47,17 @@ def digits_split():
 @pytest.mark.skipif(
     NOJIT, reason="trains a CNN on 1437 digits; too slow as plain Python (NUMBA_DISABLE_JIT=1)"
 )
-def test_digits_cnn_reaches_95_percent_in_under_a_minute():
+def test_digits_cnn_reaches_95_percent():
     X_train, y_train, X_test, y_test = digits_split()
     model = Sequential(
         [Conv2D(10, 3, padding="same", activation="relu"), MaxPool2D(2), Flatten(),
          Dense(50, activation="relu"), Dense(10, activation="softmax")],
         optimizer=Adam(eta=3e-3), seed=0,
     )
-    start = time.perf_counter()
+    # speed is measured by the benchmarks in lab/, never asserted by a test
     model.fit(X_train, y_train, epochs=8, batch_size=32, verbose=0)
-    seconds = time.perf_counter() - start
     accuracy = model.evaluate(X_test, y_test)["accuracy"]
     assert accuracy >= 0.95, accuracy
-    assert seconds < 60, seconds
 
 
 def test_training_reduces_the_loss_and_learns():

@@ -171,7 +171,9 @@ class Sequential:
         X = _check_inputs(X, x_name, self.input_shape, self.dtype)
         if build and not self.built:
             self.build(X.shape[1:], dtype=X.dtype)
-        return X, self.task.targets(y, X.shape[0], y_name)
+        y = self.task.targets(y, X.shape[0], y_name)
+        self.loss._check_targets(y, y_name)
+        return X, y
 
     def _forward(self, x, logits=False):
         for layer in self.layers[:-1]:
@@ -188,11 +190,12 @@ class Sequential:
         """Forward and backward on one batch: (cost, last output, params, grads, grad_x)."""
         out = self._forward(xb, logits=self.fused)
         last, loss_fn = self.layers[-1], self.loss
+        tb = loss_fn._target_rows(yb, out.shape[-1], out.dtype)
         if self.fused:
-            loss = loss_fn.forward_from_logits(out, yb)
-            grad = last.backward_preactivation(loss_fn.backward_from_logits(out, yb))
+            loss = loss_fn._forward_from_logits(out, tb)
+            grad = last.backward_preactivation(loss_fn._backward_from_logits(out, tb))
         else:
-            loss, grad = loss_fn.forward(out, yb), last.backward(loss_fn.backward(out, yb))
+            loss, grad = loss_fn._forward(out, tb), last.backward(loss_fn._backward(out, tb))
         for layer in reversed(self.layers[:-1]):
             grad = layer.backward(grad)
         params, grads = {}, {}
@@ -208,7 +211,7 @@ class Sequential:
     def _train_step(self, xb, yb):
         """One optimizer step on a checked batch: (cost, last output)."""
         cost, out, params, grads, _ = self._backprop(xb, yb)
-        self.optimizer.step(params, grads)
+        self.optimizer._step(params, grads)
         return cost, out
 
     def loss_and_gradients(self, X, y):

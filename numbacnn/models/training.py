@@ -148,8 +148,10 @@ def outputs(model, X, batch_size, logits=False):
 def scores(model, X, y, batch_size):
     """``{"loss": data loss + L2 penalty, "accuracy": ...}`` on checked ``(X, y)``."""
     out = outputs(model, X, batch_size, logits=model.fused)
-    data_loss = model.loss.forward_from_logits if model.fused else model.loss.forward
-    result = {"loss": data_loss(out, y) + model.l2_penalty()}
+    loss = model.loss
+    data_loss = loss._forward_from_logits if model.fused else loss._forward
+    rows = loss._target_rows(y, out.shape[-1], out.dtype)
+    result = {"loss": data_loss(out, rows) + model.l2_penalty()}
     hits = model.task.n_correct(out, y, logits=model.fused)
     if hits is not None:
         result["accuracy"] = hits / X.shape[0]
