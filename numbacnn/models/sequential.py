@@ -205,12 +205,6 @@ class Sequential:
                 params[f"{i}.{k}"], grads[f"{i}.{k}"] = p, g
         return loss + self.l2_penalty(), out, params, grads, grad
 
-    def _train_step(self, xb, yb):
-        """One optimizer step on a checked batch: (cost, last output)."""
-        cost, out, params, grads, _ = self._backprop(xb, yb)
-        self.optimizer.step(params, grads)
-        return cost, out
-
     def loss_and_gradients(self, X, y):
         """``(cost, grads, grad_X)`` of one training step on ``(X, y)``, without updating.
 
@@ -271,10 +265,16 @@ class Sequential:
         """A JSON-compatible description of the architecture and training settings."""
         return persistence.model_config(self)
 
-    def save(self, path):
-        """Write the model to ``path`` (``.npz``); :func:`~numbacnn.load_model` reads it."""
+    def save(self, path, allow_nonfinite=False):
+        """Write the model to ``path`` (``.npz``, appended if missing); return the path written.
+
+        :func:`~numbacnn.load_model` reads it.  The file is replaced atomically
+        (a failed save leaves the old one intact); a directory raises
+        ``IsADirectoryError``; NaN or infinite weights raise ``ValueError``
+        unless ``allow_nonfinite``.  See :func:`numbacnn.models.persistence.save_model`.
+        """
         self._require_built()
-        persistence.save_model(self, path)
+        return persistence.save_model(self, path, allow_nonfinite=allow_nonfinite)
 
 
 def _strength(layer, default):
