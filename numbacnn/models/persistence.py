@@ -211,6 +211,12 @@ class _Archive:
 def _read_model(f, path, allow_nonfinite):
     from .sequential import Sequential  # Sequential.save imports this module
 
+    start = f.read(6)
+    f.seek(0)
+    if not start:
+        raise ModelFileError(path, "the file is empty")
+    if not start.startswith((b"PK\x03\x04", b"PK\x05\x06", b"\x93NUMPY")):
+        raise ModelFileError(path, f"it is not an .npz archive (it starts with {start!r})")
     npz = np.load(f, allow_pickle=False)
     if not isinstance(npz, np.lib.npyio.NpzFile):
         raise ModelFileError(path, "it holds a single array, not an .npz archive")
