@@ -224,8 +224,11 @@ class Sequential:
         2 a line per epoch.  The history holds per-epoch ``loss`` (data loss
         plus L2 penalty), ``accuracy`` for classifiers and ``val_*`` with
         ``validation_data=(X_val, y_val)``; Ctrl-C stops after the current
-        mini-batch.  Bad data or misfitting layers raise a ``ValueError`` that
-        says what to change.  See :func:`numbacnn.models.training.fit`.
+        mini-batch.  A step with a NaN or infinite loss, gradient or update is
+        not applied: training stops, the weights stay finite and the History
+        says why (``nonfinite``, ``stopped_reason``).  Bad data or misfitting
+        layers raise a ``ValueError`` that says what to change.  See
+        :func:`numbacnn.models.training.fit`.
         """
         return training.fit(self, X, y, epochs, batch_size, validation_data, verbose, callbacks)
 

@@ -92,13 +92,14 @@ class _NonFiniteStep(Exception):
 def _all_finite(arrays):
     """True if every element of every array is finite.
 
-    A sum is finite only if every term is (a NaN or an infinity survives any
-    addition), so the sum answers for almost every array in one pass without
-    a temporary; only a sum that overflowed is checked element by element.
+    The sum of squares :math:`a \\cdot a` is finite only if every element is
+    (a NaN or an infinity survives squaring and any addition of non-negative
+    terms), so one BLAS dot product answers for almost every array without a
+    temporary; only a sum that overflowed is checked element by element.
     """
     with np.errstate(over="ignore", invalid="ignore"):
         for a in arrays:
-            if not math.isfinite(np.sum(a)) and not np.isfinite(a).all():
+            if not math.isfinite(np.vdot(a, a)) and not np.isfinite(a).all():
                 return False
     return True
 
