@@ -364,3 +364,21 @@ def test_save_keeps_file_permissions_of_a_plain_write(tmp_path):
     path = model.save(tmp_path / "m.npz")
     np.savez(tmp_path / "plain.npz", a=np.zeros(1))
     assert os.stat(path).st_mode == os.stat(tmp_path / "plain.npz").st_mode
+
+
+def test_save_into_a_missing_directory_names_it(tmp_path):
+    with pytest.raises(FileNotFoundError, match="nowhere"):
+        trained_model().save(tmp_path / "nowhere" / "m.npz")
+
+
+@pytest.mark.skipif(os.name != "posix", reason="symbolic links and modes are POSIX")
+def test_save_follows_a_symlink_and_keeps_the_mode(tmp_path):
+    real = tmp_path / "real.npz"
+    trained_model(0).save(real)
+    os.chmod(real, 0o600)
+    link = tmp_path / "link.npz"
+    link.symlink_to(real)
+    trained_model(1).save(link)
+    assert link.is_symlink()
+    assert os.stat(real).st_mode & 0o777 == 0o600
+    same_model(load_model(real), trained_model(1))

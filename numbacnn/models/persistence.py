@@ -33,6 +33,7 @@ import errno
 import json
 import os
 import secrets
+import stat
 
 import numpy as np
 
@@ -129,17 +130,26 @@ def _with_suffix(path):
 
 
 def _write_atomically(target, arrays):
-    """``np.savez`` to a new file beside ``target``, then rename it to ``target``."""
-    folder, name = os.path.split(os.path.abspath(target))
+    """``np.savez`` to a new file beside ``target``, then rename it to ``target``.
+
+    A symbolic link is followed (the file it points to is replaced), and an
+    existing file's permissions are kept.
+    """
+    folder, name = os.path.split(os.path.realpath(target))
+    if not os.path.isdir(folder):
+        raise FileNotFoundError(errno.ENOENT, "no such directory to save the model in", folder)
     tmp = os.path.join(folder, f".{name}.{secrets.token_hex(6)}.tmp")
     # O_EXCL: never reuse a file someone else made; the mode honours the umask
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
+    final = os.path.join(folder, name)
     try:
         with os.fdopen(fd, "wb") as f:
+            if os.path.isfile(final):
+                os.chmod(tmp, stat.S_IMODE(os.stat(final).st_mode))
             np.savez(f, **arrays)
             f.flush()
             os.fsync(f.fileno())
-        os.replace(tmp, target)
+        os.replace(tmp, final)
     except BaseException:
         try:
             os.remove(tmp)
