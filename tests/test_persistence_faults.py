@@ -222,8 +222,11 @@ def test_damaged_or_foreign_file_raises_model_file_error(tmp_path, name):
     assert isinstance(info.value, ValueError)
 
 
-def test_exported():
+def test_exported_and_picklable():
     assert numbacnn.ModelFileError is numbacnn.models.ModelFileError is ModelFileError
+    err = pickle.loads(pickle.dumps(ModelFileError("m.npz", "truncated")))
+    assert (err.path, err.what, str(err)) == ("m.npz", "truncated", str(
+        ModelFileError("m.npz", "truncated")))
 
 
 @pytest.mark.parametrize("name", ["nan_weight", "inf_weight", "nan_buffer"])

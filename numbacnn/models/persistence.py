@@ -49,11 +49,16 @@ class ModelFileError(ValueError):
     ----------
     path : str
         The file.
+    what : str
+        What is wrong with it.
     """
 
     def __init__(self, path, what):
         super().__init__(f"{path} is not a numbacnn model file, or is damaged: {what}")
-        self.path = path
+        self.path, self.what = path, what
+
+    def __reduce__(self):  # pickled across processes with both arguments
+        return type(self), (self.path, self.what)
 
 #: the ``format`` entry of every file
 FORMAT = "numbacnn.Sequential"
