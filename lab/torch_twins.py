@@ -213,7 +213,7 @@ def train(model, X, y, *, task, optimizer, eta, epochs, batch_size, l2=0.0,
             if l2:
                 loss = loss + 0.5 * l2 * sum((w * w).sum() for w in weights)
             if not torch.isfinite(loss):
-                # stop as numbacnn's fit does (it raises FloatingPointError)
+                # stop as numbacnn's fit does (it refuses the non-finite step and stops)
                 diverged = True
                 break
             loss.backward()

@@ -34,7 +34,9 @@ _ATTRIBUTES = {
     "Sequential": "numbacnn.models",
     "History": "numbacnn.models",
     "load_model": "numbacnn.models",
+    "ModelFileError": "numbacnn.models",
     "EarlyStopping": "numbacnn.callbacks",
+    "TerminateOnNaN": "numbacnn.callbacks",
 }
 
 __all__ = sorted(_SUBMODULES | set(_ATTRIBUTES)) + ["__version__"]

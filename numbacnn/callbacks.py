@@ -4,13 +4,17 @@ A callback sees the model (``self.model``) and, at the end of every epoch, the
 ``logs`` dict of that epoch's metrics (``loss``, ``accuracy``, ``val_loss``,
 ``val_accuracy`` where they apply).  Setting ``self.model.stop_training =
 True`` ends training after the current epoch.
+
+:meth:`Sequential.fit` needs no callback to survive a diverging run: it never
+applies a step whose loss or gradients are NaN or infinite, and stops there
+(see :func:`numbacnn.models.training.fit`).
 """
 
 import math
 
 from ._validation import check_int, check_real
 
-__all__ = ["Callback", "EarlyStopping"]
+__all__ = ["Callback", "EarlyStopping", "TerminateOnNaN"]
 
 
 class Callback:
@@ -131,3 +135,28 @@ class EarlyStopping(Callback):
     def on_train_end(self, logs=None):
         if self.restore_best_weights and self._best_weights is not None:
             self.model.set_weights(self._best_weights)
+
+
+class TerminateOnNaN(Callback):
+    """Stop training when a mini-batch loss is NaN or infinite (Keras' ``TerminateOnNaN``).
+
+    :meth:`Sequential.fit` already does this by itself, and more: the step
+    with the non-finite loss (or gradient, or update) is not applied, training
+    stops at once, and the :class:`~numbacnn.History` says why.  So this
+    callback never fires in a numbacnn ``fit``; it exists so that code written
+    for Keras runs unchanged, and it acts as in Keras (setting
+    ``model.stop_training``) when a caller hands it a non-finite loss itself.
+
+    Attributes
+    ----------
+    stopped_batch : int or None
+        The mini-batch whose loss was not finite.
+    """
+
+    stopped_batch = None
+
+    def on_batch_end(self, batch, logs=None):
+        loss = (logs or {}).get("loss")
+        if loss is not None and not math.isfinite(loss):
+            self.stopped_batch = batch
+            self.model.stop_training = True

@@ -33,19 +33,8 @@ optimizers here see the already regularised gradient.  (Adding
 :math:`\lambda W` inside Adam's moments is "L2"; AdamW's decoupled decay is
 different and not offered.)
 
-**Where the formulas differ from the lecture's code.**
-
-* **Adagrad** accumulates :math:`G \leftarrow G + g \odot g` elementwise.  The
-  lecture forms ``gradient @ gradient.T`` and uses its diagonal, which sums the
-  squares along each *row* of a weight matrix, so every parameter in a row
-  shares one step size and the result depends on how the matrix is laid out.
-* **Adam** keeps its moments and a step counter :math:`t` over the whole run;
-  the lecture resets them every epoch and counts epochs (see :class:`Adam`).
-* The small constant ``delta`` is added *outside* the square root in
-  Adagrad, RMSprop and Adam, :math:`\eta g/(\sqrt{s} + \delta)`, as in the
-  original papers and PyTorch.  The lecture adds it outside for Adagrad but
-  inside, :math:`\sqrt{s + \delta}`, for RMSprop and Adam; the two agree
-  unless :math:`s` is as small as :math:`\delta`.
+How the formulas differ from the lecture's code (Adagrad's row sums, Adam's
+per-epoch reset, where ``delta`` sits) is shown in :doc:`/theory/optimizers`.
 """
 
 import numpy as np
@@ -234,6 +223,33 @@ class Optimizer:
                 st[name] = buf.copy()
             loaded[key] = st
         self.state = loaded
+
+    def _save_state(self):
+        """Set the state aside for :meth:`_restore_state` (into copies reused between calls)."""
+        old, self._held = getattr(self, "_held", {}), {}
+        for key, st in self.state.items():
+            kept = self._held[key] = dict(st)
+            for name, buf in st.items():
+                if isinstance(buf, np.ndarray):
+                    copy = old.get(key, {}).get(name)
+                    if copy is None or copy.shape != buf.shape or copy.dtype != buf.dtype:
+                        copy = np.empty_like(buf)
+                    np.copyto(copy, buf)
+                    kept[name] = copy
+
+    def _restore_state(self):
+        """Return to the state of the last :meth:`_save_state`; live buffers are refilled."""
+        restored = {}
+        for key, kept in self._held.items():
+            st = restored[key] = dict(kept)
+            for name, copy in kept.items():
+                live = self.state.get(key, {}).get(name)
+                if isinstance(live, np.ndarray):
+                    np.copyto(live, copy)
+                    st[name] = live
+                elif isinstance(copy, np.ndarray):
+                    st[name] = copy.copy()
+        self.state = restored
 
     def get_config(self):
         """Return ``{"name": ..., **hyperparameters}``, accepted by :func:`get_optimizer`."""

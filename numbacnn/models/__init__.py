@@ -9,8 +9,8 @@
 * :mod:`.persistence` -- :meth:`Sequential.save` and :func:`load_model`.
 """
 
-from .persistence import load_model
+from .persistence import ModelFileError, load_model
 from .sequential import Sequential
 from .training import History
 
-__all__ = ["Sequential", "History", "load_model"]
+__all__ = ["Sequential", "History", "load_model", "ModelFileError"]

@@ -208,12 +208,6 @@ class Sequential:
                 params[f"{i}.{k}"], grads[f"{i}.{k}"] = p, g
         return loss + self.l2_penalty(), out, params, grads, grad
 
-    def _train_step(self, xb, yb):
-        """One optimizer step on a checked batch: (cost, last output)."""
-        cost, out, params, grads, _ = self._backprop(xb, yb)
-        self.optimizer._step(params, grads)
-        return cost, out
-
     def loss_and_gradients(self, X, y):
         """``(cost, grads, grad_X)`` of one training step on ``(X, y)``, without updating.
 
@@ -233,8 +227,11 @@ class Sequential:
         2 a line per epoch.  The history holds per-epoch ``loss`` (data loss
         plus L2 penalty), ``accuracy`` for classifiers and ``val_*`` with
         ``validation_data=(X_val, y_val)``; Ctrl-C stops after the current
-        mini-batch.  Bad data or misfitting layers raise a ``ValueError`` that
-        says what to change.  See :func:`numbacnn.models.training.fit`.
+        mini-batch.  A step with a NaN or infinite loss, gradient or update is
+        not applied: training stops, the weights stay finite and the History
+        says why (``nonfinite``, ``stopped_reason``).  Bad data or misfitting
+        layers raise a ``ValueError`` that says what to change.  See
+        :func:`numbacnn.models.training.fit`.
         """
         return training.fit(self, X, y, epochs, batch_size, validation_data, verbose, callbacks)
 
@@ -274,10 +271,16 @@ class Sequential:
         """A JSON-compatible description of the architecture and training settings."""
         return persistence.model_config(self)
 
-    def save(self, path):
-        """Write the model to ``path`` (``.npz``); :func:`~numbacnn.load_model` reads it."""
+    def save(self, path, allow_nonfinite=False):
+        """Write the model to ``path`` (``.npz``, appended if missing); return the path written.
+
+        :func:`~numbacnn.load_model` reads it.  The file is replaced atomically
+        (a failed save leaves the old one intact); a directory raises
+        ``IsADirectoryError``; NaN or infinite weights raise ``ValueError``
+        unless ``allow_nonfinite``.  See :func:`numbacnn.models.persistence.save_model`.
+        """
         self._require_built()
-        persistence.save_model(self, path)
+        return persistence.save_model(self, path, allow_nonfinite=allow_nonfinite)
 
 
 def _strength(layer, default):

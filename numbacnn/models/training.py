@@ -3,21 +3,26 @@
 Epochs of shuffled mini-batches, a progress bar or one line per epoch,
 callbacks, a Ctrl-C that ends training between two mini-batches, and BLAS
 limited to one thread while the model computes.  The model supplies the
-pieces (checked data, the shuffled order, one optimizer step, evaluation);
-this module only puts them in order.
+pieces (checked data, the shuffled order, forward and backward, evaluation);
+this module puts them in order and guards every optimizer step: a step whose
+cost or gradients are not finite, or which would leave a parameter or an
+optimizer buffer not finite, is not applied, and training stops (see
+:func:`fit`).
 """
 
 import math
 import signal
 import sys
 import threading
+import warnings
 
 import numpy as np
 
 from .._validation import check_int
 from ..callbacks import Callback
 
-__all__ = ["History", "TrainingState", "fit", "outputs", "scores", "single_threaded_blas"]
+__all__ = ["History", "TrainingState", "fit", "guarded_step", "outputs", "scores",
+           "single_threaded_blas"]
 
 
 class History:
@@ -33,6 +38,18 @@ class History:
     interrupted : bool
         True if training was ended by Ctrl-C (``KeyboardInterrupt``); the
         weights are those after the last completed mini-batch.
+    nonfinite : bool
+        True if training stopped because a step was not finite (see
+        :func:`fit`); the weights and the optimizer state are those before
+        that step.
+    stopped_reason : str or None
+        Why training ended before ``epochs`` epochs: a non-finite step (the
+        message says what was not finite, and where), Ctrl-C, or a callback
+        setting ``model.stop_training``; ``None`` if every epoch ran.
+    stopped_epoch, stopped_batch : int or None
+        Where training stopped (0-based, as :attr:`epoch`): the epoch, and
+        for a non-finite step or Ctrl-C the mini-batch within it.  An epoch
+        cut short is not in :attr:`history`.
     params : dict
         ``epochs``, ``batch_size`` and ``steps`` (mini-batches per epoch).
     """
@@ -41,7 +58,14 @@ class History:
         self.history = {}
         self.epoch = []
         self.interrupted = False
+        self.nonfinite = False
+        self.stopped_reason = None
+        self.stopped_epoch = None
+        self.stopped_batch = None
         self.params = dict(params or {})
+
+    def _stop(self, reason, epoch, batch=None):
+        self.stopped_reason, self.stopped_epoch, self.stopped_batch = reason, epoch, batch
 
     def _append(self, epoch, logs):
         self.epoch.append(epoch)
@@ -50,10 +74,87 @@ class History:
 
     def __repr__(self):
         keys = ", ".join(self.history)
+        stopped = "" if self.stopped_reason is None else f", stopped={self.stopped_reason!r}"
         return (
             f"History(epochs={len(self.epoch)}, metrics=[{keys}], "
-            f"interrupted={self.interrupted})"
+            f"interrupted={self.interrupted}{stopped})"
         )
+
+
+class _NonFiniteStep(Exception):
+    """Raised inside the epoch loop when a step was refused; caught by :func:`fit`."""
+
+    def __init__(self, message, batch):
+        super().__init__(message)
+        self.batch = batch
+
+
+def _all_finite(arrays):
+    """True if every element of every array is finite.
+
+    The sum of squares :math:`a \\cdot a` is finite only if every element is
+    (a NaN or an infinity survives squaring and any addition of non-negative
+    terms), so one BLAS dot product answers for almost every array without a
+    temporary; only a sum that overflowed is checked element by element.
+    """
+    with np.errstate(over="ignore", invalid="ignore"):
+        for a in arrays:
+            if not math.isfinite(np.vdot(a, a)) and not np.isfinite(a).all():
+                return False
+    return True
+
+
+class _StepGuard:
+    """Undo an optimizer step: the parameters are copied before it, the optimizer sets
+    its own state aside (:meth:`~numbacnn.optimizers.Optimizer._save_state`).
+
+    The copies live in buffers allocated on the first step and reused, so a
+    step costs one copy of the parameters and of the optimizer's buffers.
+    """
+
+    def __init__(self):
+        self._params = {}
+
+    def save(self, params, optimizer):
+        for key, p in params.items():
+            _copy_into(self._params, key, p)
+        optimizer._save_state()
+
+    def restore(self, params, optimizer):
+        for key, p in params.items():
+            np.copyto(p, self._params[key])
+        optimizer._restore_state()
+
+
+def _copy_into(store, key, array):
+    held = store.get(key)
+    if held is None or held.shape != array.shape or held.dtype != array.dtype:
+        store[key] = array.copy()
+    else:
+        np.copyto(held, array)
+
+
+def guarded_step(model, xb, yb, guard):
+    """One optimizer step on a checked batch, refused if it is not finite.
+
+    Returns ``(cost, last output, None)`` after a step, or ``(cost, last
+    output, what)`` when the step was refused, ``what`` saying which value was
+    not finite; then the parameters and the optimizer state are as before.
+    """
+    cost, out, params, grads, _ = model._backprop(xb, yb)
+    if not math.isfinite(cost):
+        return cost, out, f"the loss is {cost}"
+    if not _all_finite(grads.values()):
+        bad = [k for k, g in grads.items() if not np.isfinite(g).all()]
+        return cost, out, f"the gradient of {', '.join(bad)} is not finite"
+    guard.save(params, model.optimizer)
+    model.optimizer._step(params, grads)
+    buffers = (v for st in model.optimizer.state.values() for v in st.values()
+               if isinstance(v, np.ndarray))
+    if not (_all_finite(params.values()) and _all_finite(buffers)):
+        guard.restore(params, model.optimizer)
+        return cost, out, "the update made a parameter or an optimizer buffer not finite"
+    return cost, out, None
 
 
 class _DeferredInterrupt:
@@ -171,7 +272,18 @@ def _progress_bar():
 
 
 def fit(model, X, y, epochs, batch_size, validation_data, verbose, callbacks):
-    """Train ``model``; the arguments and the result are those of :meth:`Sequential.fit`."""
+    """Train ``model``; the arguments and the result are those of :meth:`Sequential.fit`.
+
+    Every step is guarded: if the cost or a gradient is NaN or infinite, the
+    step is not applied; if the update would make a parameter or an optimizer
+    buffer NaN or infinite, it is undone.  Either way training stops there:
+    the model keeps the weights (and the optimizer its state) from before that
+    step, the epoch in progress is not recorded, and the returned
+    :class:`History` has ``nonfinite=True`` and says in ``stopped_reason``,
+    ``stopped_epoch`` and ``stopped_batch`` what was not finite and where.
+    The message is printed to stderr when ``verbose`` is set, and issued as a
+    ``RuntimeWarning`` when it is 0.  Nothing is raised.
+    """
     epochs = check_int(epochs, "epochs", minimum=1)
     batch_size = check_int(batch_size, "batch_size", minimum=1)
     if verbose not in (0, 1, 2):
@@ -193,31 +305,43 @@ def fit(model, X, y, epochs, batch_size, validation_data, verbose, callbacks):
     for cb in callbacks:
         cb.set_model(model)
         cb.on_train_begin()
+    guard, epoch, batch = _StepGuard(), model.training_state.epochs_done, [None]
     try:
         with _DeferredInterrupt() as interrupt, single_threaded_blas():
             for _ in range(epochs):
                 epoch = model.training_state.epochs_done
                 for cb in callbacks:
                     cb.on_epoch_begin(epoch)
-                logs = _run_epoch(
-                    model, X, y, batch_size, steps, epoch, val, verbose, callbacks, interrupt
-                )
+                logs = _run_epoch(model, X, y, batch_size, steps, epoch, val, verbose,
+                                  callbacks, interrupt, guard, batch)
                 history._append(epoch, logs)
                 model.training_state.epochs_done += 1
                 for cb in callbacks:
                     cb.on_epoch_end(epoch, logs)
                 if model.stop_training:
+                    history._stop("a callback set model.stop_training", epoch)
                     break
     except KeyboardInterrupt:
         history.interrupted = True
+        history._stop("interrupted (Ctrl-C)", epoch, batch[0])
         if verbose:
             print("training interrupted; keeping the weights so far", file=sys.stderr)
+    except _NonFiniteStep as exc:
+        model.stop_training = True
+        history.nonfinite = True
+        history._stop(str(exc), epoch, exc.batch)
+        if verbose:
+            print(exc, file=sys.stderr)
+        else:
+            warnings.warn(str(exc), RuntimeWarning, stacklevel=3)
     for cb in callbacks:
         cb.on_train_end()
     return history
 
 
-def _run_epoch(model, X, y, batch_size, steps, epoch, val, verbose, callbacks, interrupt):
+def _run_epoch(model, X, y, batch_size, steps, epoch, val, verbose, callbacks, interrupt,
+               guard, batch):
+    """One epoch; ``batch[0]`` follows the mini-batch in progress (for the History)."""
     order = model.training_state.shuffled(X.shape[0])
     task = model.task
     total_loss, seen, correct = 0.0, 0, 0
@@ -229,14 +353,15 @@ def _run_epoch(model, X, y, batch_size, steps, epoch, val, verbose, callbacks, i
         )
     try:
         for b in range(steps):
+            batch[0] = b
             idx = order[b * batch_size : (b + 1) * batch_size]
             xb, yb = X[idx], y[idx]
-            loss, out = model._train_step(xb, yb)
-            if not math.isfinite(loss):
-                raise FloatingPointError(
-                    f"the loss became {loss} at epoch {epoch + 1}, batch {b + 1}; the "
-                    "learning rate (eta) is probably too large"
-                )
+            loss, out, refused = guarded_step(model, xb, yb, guard)
+            if refused is not None:
+                raise _NonFiniteStep(
+                    f"training stopped at epoch {epoch + 1}, batch {b + 1} of {steps}: "
+                    f"{refused}; that step was not applied and the model keeps the weights "
+                    "from before it (the learning rate, eta, is probably too large)", b)
             m = xb.shape[0]
             total_loss += loss * m
             seen += m
