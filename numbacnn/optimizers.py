@@ -18,20 +18,11 @@ comes back with a different shape raises ``ValueError``.  :meth:`reset` clears
 the state, for a fresh training run.  The equations are derived in
 :doc:`/theory/optimizers`.
 
-**Regularisation.**  The lecture adds an L2 penalty
-:math:`\frac{\lambda}{2}\|W\|^2` to the cost, with strength ``lmbd``
-(``lam`` in its ``fit``).  Its gradient
-:math:`\lambda W` is added to the *weight* gradients (not the biases) before
-the update,
-
-.. math::
-
-    g \leftarrow \nabla_W C + \lambda W,
-
-and that is the model's job (``Sequential(l2=...)``), not the optimizer's: the
-optimizers here see the already regularised gradient.  (Adding
-:math:`\lambda W` inside Adam's moments is "L2"; AdamW's decoupled decay is
-different and not offered.)
+**Regularisation.**  The lecture's L2 term :math:`\lambda W` (strength
+``lmbd``, numbacnn's ``l2``) is added to the weight gradients by the model,
+``Sequential(l2=...)``, so the optimizers see the already regularised gradient
+:math:`g = \nabla_W C + \lambda W`.  This is L2 regularisation inside Adam's
+moments; AdamW's decoupled decay is different and not offered.
 
 How the formulas differ from the lecture's code (Adagrad's row sums, Adam's
 per-epoch reset, where ``delta`` sits) is shown in :doc:`/theory/optimizers`.
@@ -573,15 +564,9 @@ class Adam(Optimizer):
 
 #: name -> class; lecture spellings ("constant", "rms_prop") are aliases.
 OPTIMIZERS = {
-    "sgd": SGD,
-    "constant": SGD,
-    "momentum": Momentum,
-    "adagrad": Adagrad,
-    "adagrad_momentum": AdagradMomentum,
-    "adagradmomentum": AdagradMomentum,
-    "rmsprop": RMSprop,
-    "rms_prop": RMSprop,
-    "adam": Adam,
+    "sgd": SGD, "constant": SGD, "momentum": Momentum, "adagrad": Adagrad,
+    "adagrad_momentum": AdagradMomentum, "adagradmomentum": AdagradMomentum,
+    "rmsprop": RMSprop, "rms_prop": RMSprop, "adam": Adam,
 }
 
 
