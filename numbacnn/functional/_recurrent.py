@@ -64,10 +64,21 @@ def _check_ord(ord):
 
 
 def _matrix_norms(jac, ord):
-    """Norm of each ``(H, H)`` matrix in ``jac (N, H, H)``."""
+    """Norm of each ``(H, H)`` matrix in ``jac (N, H, H)``.
+
+    A matrix holding a NaN has norm NaN, one holding an infinity (and no NaN)
+    norm inf, for both ``ord``; the SVD behind ``ord=2`` only sees finite
+    matrices (LAPACK fails on the others).
+    """
     if ord == "fro":
         return np.sqrt(np.einsum("nij,nij->n", jac, jac))
-    return np.linalg.norm(jac, ord=2, axis=(1, 2))
+    finite = np.isfinite(jac).all(axis=(1, 2))
+    if finite.all():
+        return np.linalg.norm(jac, ord=2, axis=(1, 2))
+    norms = np.where(np.isnan(jac).any(axis=(1, 2)), np.nan, np.inf).astype(jac.dtype)
+    if finite.any():
+        norms[finite] = np.linalg.norm(jac[finite], ord=2, axis=(1, 2))
+    return norms
 
 
 def _is_relu(activation):
