@@ -327,7 +327,8 @@ def test_errors_name_the_argument(fn):
         with pytest.raises(ValueError, match="fillvalue"):
             fn(img, ker, fillvalue=bad)
     np.testing.assert_array_equal(fn(img, ker, fillvalue=[2.0]), fn(img, ker, fillvalue=2.0))
-    np.testing.assert_array_equal(fn(img, ker, fillvalue=np.array([[3]])), fn(img, ker, fillvalue=3))
+    np.testing.assert_array_equal(fn(img, ker, fillvalue=np.array([[3]])),
+                                  fn(img, ker, fillvalue=3))
 
 
 def test_fft_and_separable_errors():

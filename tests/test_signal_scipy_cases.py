@@ -72,7 +72,8 @@ def test_same_mode(kind):
 
 @pytest.mark.parametrize("fn", [convolve2d, correlate2d])
 @pytest.mark.parametrize(
-    "boundary, expected", [("symm", [[37.0, 42.0, 44.0, 45.0]]), ("wrap", [[43.0, 44.0, 42.0, 39.0]])]
+    "boundary, expected",
+    [("symm", [[37.0, 42.0, 44.0, 45.0]]), ("wrap", [[43.0, 44.0, 42.0, 39.0]])],
 )
 def test_same_with_a_kernel_longer_than_the_image(fn, boundary, expected):
     # the 1x21 kernel of ones reaches past the 1x4 image more than once on each side

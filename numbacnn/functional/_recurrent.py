@@ -16,7 +16,9 @@ evaluate :math:`\\tanh` and :math:`\\sigma` with branch-free formulas so that
 their loops vectorize: in float32 a rational approximation good to a few
 ulps (relative error below 3.5e-7 for ``tanh``, absolute below 2e-7 for
 :math:`\\sigma`), in float64 one ``exp`` each (absolute error about 2e-16).
-See :func:`numbacnn.kernels._math.tanh_fast`.
+See :func:`numbacnn.kernels._math.tanh_fast`.  NaN and infinities propagate as
+in PyTorch, forward and backward, in both dtypes (:mod:`numbacnn.kernels._math`
+gives the special values of the activations).
 
 The public weight names say which side of the cell a matrix acts on:
 ``W_ih`` (input to hidden) and ``W_hh`` (hidden to hidden), torch's names.
