@@ -32,10 +32,18 @@ def as_float_array(a, name, dtype=None):
 
     float32 stays float32, float64 stays float64, integer and boolean input
     becomes float64; anything else (complex, object, strings) is a
-    ``TypeError``.  The result may share memory with ``a`` (it is never
-    written to by numbacnn).
+    ``TypeError``, and a ragged nested list a ``ValueError`` naming ``name``.
+    The number of dimensions is kept (a 0-d value stays 0-d, so the caller's
+    shape check refuses it where a vector is expected).  The result may share
+    memory with ``a`` (it is never written to by numbacnn).
     """
-    arr = np.asarray(a)
+    try:
+        arr = np.asarray(a)
+    except ValueError as exc:
+        raise ValueError(
+            f"{name} must be a rectangular array (nested sequences of equal lengths); "
+            f"NumPy could not convert it: {exc}"
+        ) from None
     if dtype is None:
         if arr.dtype == np.float32 or arr.dtype == np.float64:
             dtype = arr.dtype
@@ -50,15 +58,28 @@ def as_float_array(a, name, dtype=None):
             )
     elif arr.dtype.kind not in "biuf":
         raise TypeError(f"{name} must be a real numeric array; got dtype {arr.dtype}")
-    return np.ascontiguousarray(arr, dtype=dtype)
+    # np.asarray rather than np.ascontiguousarray, which would turn a 0-d value into shape (1,)
+    return np.asarray(arr, dtype=dtype, order="C")
 
 
 def common_float_dtype(*arrays):
-    """The dtype a computation on ``arrays`` runs in: float32 only if all are float32."""
-    dts = [np.asarray(a).dtype for a in arrays if a is not None]
+    """The dtype a computation on ``arrays`` runs in: float32 only if all are float32.
+
+    A value NumPy cannot convert (a ragged nested list) counts as not float32;
+    :func:`as_float_array` then refuses it with a message naming it.
+    """
+    dts = [_dtype_or_none(a) for a in arrays if a is not None]
     if dts and all(d == np.float32 for d in dts):
         return np.dtype(np.float32)
     return np.dtype(np.float64)
+
+
+def _dtype_or_none(a):
+    """``np.asarray(a).dtype``, or None when NumPy refuses ``a`` (ragged nesting)."""
+    try:
+        return np.asarray(a).dtype
+    except ValueError:
+        return None
 
 
 def check_ndim(arr, name, ndim, layout=None):

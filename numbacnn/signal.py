@@ -115,13 +115,20 @@ def _extend(img, offs, spans, boundary, fillvalue):
 
 
 def _check_fillvalue(fillvalue):
-    if isinstance(fillvalue, (bool, np.bool_)) or not (
-        isinstance(fillvalue, numbers.Real)
-        or (isinstance(fillvalue, np.ndarray) and fillvalue.ndim == 0
-            and fillvalue.dtype.kind in "iuf")
-    ):
-        raise TypeError(f"fillvalue must be a real scalar; got {fillvalue!r}")
-    return float(fillvalue)
+    """``fillvalue`` as a float: a real scalar or a one-element real array (scipy's rule).
+
+    What scipy refuses (complex, several or no elements, text) is a ``ValueError``
+    as there; so is a bool, which scipy would take as 0 or 1.
+    """
+    try:
+        arr = None if isinstance(fillvalue, (bool, np.bool_)) else np.asarray(fillvalue)
+    except ValueError:
+        arr = None
+    if arr is None or arr.size != 1 or arr.dtype.kind not in "iuf":
+        raise ValueError(
+            f"fillvalue must be a real scalar or an array with one real element; got {fillvalue!r}"
+        )
+    return float(arr.reshape(()))
 
 
 def _correlate_or_convolve(in1, in2, mode, boundary, fillvalue, stride, flip):
@@ -180,7 +187,7 @@ def correlate2d(in1, in2, mode="full", boundary="fill", fillvalue=0, stride=1):
         mirror images repeating the edge sample (``d c b a | a b c d | d c b a``).
         Kernels larger than the image wrap/reflect repeatedly, as in scipy.
         Irrelevant for ``'valid'``.
-    fillvalue : real scalar
+    fillvalue : real scalar or one-element real array
         Value outside ``in1`` for ``boundary='fill'``.
     stride : int or (int, int)
         Keep every ``sh``-th row and ``sw``-th column of the scipy result:
@@ -196,12 +203,13 @@ def correlate2d(in1, in2, mode="full", boundary="fill", fillvalue=0, stride=1):
     Raises
     ------
     TypeError
-        complex, object or string input; a non-real ``fillvalue``; a
-        non-integer ``stride``.
+        complex, object or string input (scipy computes in complex; see
+        :doc:`/conventions`); a non-integer ``stride``.
     ValueError
         an input that is not 2-D or is empty, an unknown ``mode`` or
-        ``boundary``, ``stride < 1``, or ``'valid'`` with inputs where neither
-        is at least as large as the other in every dimension (scipy raises too).
+        ``boundary``, ``stride < 1``, a ``fillvalue`` that is not one real
+        number, or ``'valid'`` with inputs where neither is at least as large
+        as the other in every dimension (where scipy raises, it raises ``ValueError`` too).
 
     Examples
     --------
@@ -465,6 +473,17 @@ def gaussian_kernel(sigma, size=None):
         Side length, ``>= 1``.  Default ``2 * ceil(3 * sigma) + 1``: odd, so the
         kernel has a centre pixel, and wide enough to reach three standard
         deviations on each side (the truncated tails weigh less than 0.3%).
+        A ``ValueError`` names ``sigma`` when that default is too large for a
+        ``size x size`` array to be addressed, and ``size`` when it is.
+
+    Notes
+    -----
+    Exact at both ends of the range of ``sigma``: as ``sigma`` shrinks the
+    kernel tends to all weight on the centre pixel (for an even ``size``, 1/4
+    on each of the four centre pixels), and that limit is what a ``sigma`` too
+    small for the taps to be represented gives; as ``sigma`` grows it tends to
+    the uniform kernel ``1 / size**2``, which an overflowing
+    :math:`\\sigma^2` gives.
 
     Returns
     -------
@@ -482,14 +501,62 @@ def gaussian_kernel(sigma, size=None):
         raise TypeError(f"sigma must be a real number; got {sigma!r}")
     if not (math.isfinite(sigma) and sigma > 0):
         raise ValueError(f"sigma must be a finite number > 0; got {sigma!r}")
+    sigma = float(sigma)
     if size is None:
+        if not math.isfinite(3 * sigma):
+            raise ValueError(
+                f"sigma = {sigma!r} is too large for the default size 2 * ceil(3 * sigma) + 1; "
+                "pass size explicitly"
+            )
         size = 2 * math.ceil(3 * sigma) + 1
+        if size > _MAX_GAUSSIAN_SIZE:
+            raise ValueError(
+                f"sigma = {sigma!r} gives the default size 2 * ceil(3 * sigma) + 1 = "
+                f"{float(size):.4g}, more than the largest size {_MAX_GAUSSIAN_SIZE} (a "
+                "size x size float64 kernel must be addressable); pass a smaller sigma or "
+                "an explicit size"
+            )
     else:
         size = check_int(size, "size", minimum=1)
-    t = np.arange(int(size), dtype=np.float64) - (int(size) - 1) / 2
-    g1 = np.exp(-(t * t) / (2.0 * float(sigma) ** 2))
+        if size > _MAX_GAUSSIAN_SIZE:
+            raise ValueError(
+                f"size must be <= {_MAX_GAUSSIAN_SIZE} (a size x size float64 kernel must be "
+                f"addressable); got {size}"
+            )
+    g1 = _gaussian_taps(size, sigma)
     g1 /= g1.sum()
-    return np.outer(g1, g1)
+    try:
+        return np.outer(g1, g1)
+    except MemoryError:
+        raise MemoryError(
+            f"gaussian_kernel: a {size} x {size} float64 kernel needs {8 * size * size} bytes"
+        ) from None
+
+
+# the largest side length whose size x size float64 kernel has a byte count that fits in intp
+_MAX_GAUSSIAN_SIZE = math.isqrt(np.iinfo(np.intp).max // 8)
+
+
+def _gaussian_taps(size, sigma):
+    """Unnormalised 1-D taps :math:`e^{-t^2/(2\\sigma^2)}`, ``t = k - (size - 1)/2``.
+
+    Where the centre tap is a normal float (it is 1 for odd ``size``), the
+    plain formula.  Otherwise (``sigma`` so small that every tap underflows,
+    or :math:`2\\sigma^2` itself does) the taps are taken relative to the
+    centre one, :math:`e^{-(t^2 - t_0^2)/(2\\sigma^2)}` with :math:`t_0^2` the
+    smallest :math:`t^2`, divided by ``sigma`` twice so that no intermediate
+    underflows to 0: the centre tap (two for even ``size``) is then exactly 1
+    and the normalised kernel reaches its limit, all weight on the centre.
+    A :math:`\\sigma^2` that overflows makes every tap 1 (the uniform limit).
+    """
+    t = np.arange(size, dtype=np.float64) - (size - 1) / 2
+    t2 = t * t
+    two_var = 2.0 * (sigma * sigma)
+    t0_sq = 0.25 if size % 2 == 0 else 0.0
+    if two_var >= np.finfo(np.float64).tiny and t0_sq / two_var < 700.0:
+        return np.exp(-t2 / two_var)
+    with np.errstate(over="ignore"):  # an overflow to inf gives the tap exp(-inf) = 0
+        return np.exp(-0.5 * (((t2 - t0_sq) / sigma) / sigma))
 
 
 def sobel_kernels():

@@ -377,6 +377,26 @@ def test_backward_validation(name, bad, pattern):
         rnn_backward(**args)
 
 
+@pytest.mark.parametrize("name", ["b", "c"])
+@pytest.mark.parametrize("scalar", [0.5, np.float64(0.5), np.array(0.5)])
+def test_zero_d_bias_is_not_a_length_one_vector(name, scalar):
+    # H = O = 1: a 0-d bias would broadcast silently; it is refused, naming the argument
+    p, _ = make_rnn(0, 2, 3, 4, 1, 1)
+    p[name] = scalar
+    with pytest.raises(ValueError, match=rf"{name} must be 1-D .*got 0-D array of shape \(\)"):
+        rnn_forward(*(p[k] for k in NAMES))
+    p[name] = [0.5]  # the length-1 vector is fine
+    rnn_forward(*(p[k] for k in NAMES))
+
+
+@pytest.mark.parametrize("name", ["x", "W_hh", "b"])
+def test_ragged_list_names_the_argument(name):
+    p, _ = _good()
+    p[name] = [[1.0, 2.0], [3.0]] if name != "x" else [[[1.0], [2.0, 3.0]]]
+    with pytest.raises(ValueError, match=rf"^{name} must be a rectangular array"):
+        rnn_forward(*(p[k] for k in NAMES))
+
+
 def test_complex_input_is_a_type_error():
     p, _ = _good()
     p["x"] = p["x"] + 0j

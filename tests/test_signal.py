@@ -322,10 +322,13 @@ def test_errors_name_the_argument(fn):
         fn(img, ker, stride=(1, -1))
     with pytest.raises(TypeError, match="stride"):
         fn(img, ker, stride=1.5)
-    with pytest.raises(TypeError, match="fillvalue"):
-        fn(img, ker, fillvalue=1 + 2j)
-    with pytest.raises(TypeError, match="fillvalue"):
-        fn(img, ker, fillvalue=[1.0])
+    # scipy's exception type for a bad fillvalue; a one-element array is accepted as there
+    for bad in (1 + 2j, [1.0, 2.0], [], "a", True, np.array([1j])):
+        with pytest.raises(ValueError, match="fillvalue"):
+            fn(img, ker, fillvalue=bad)
+    np.testing.assert_array_equal(fn(img, ker, fillvalue=[2.0]), fn(img, ker, fillvalue=2.0))
+    np.testing.assert_array_equal(fn(img, ker, fillvalue=np.array([[3]])),
+                                  fn(img, ker, fillvalue=3))
 
 
 def test_fft_and_separable_errors():
@@ -350,6 +353,68 @@ def test_fft_and_separable_errors():
         signal.separable_convolve2d(img, np.ones(2), np.ones(2), mode="nope")
     with pytest.raises(ValueError, match="image shape"):
         signal.separable_convolve2d(np.ones((2, 5)), np.ones(3), np.ones(4), "valid")
+
+
+@pytest.mark.parametrize("arg", ["column", "row"])
+def test_separable_refuses_zero_d_taps(arg):
+    img = np.arange(20.0).reshape(4, 5)
+    taps = dict(column=np.ones(1), row=np.ones(1))
+    taps[arg] = 2.0
+    with pytest.raises(ValueError, match=rf"{arg} must be 1-D.*0-D array of shape \(\)"):
+        signal.separable_convolve2d(img, **taps)
+    taps[arg] = np.array([2.0])
+    np.testing.assert_array_equal(signal.separable_convolve2d(img, **taps), 2 * img)
+
+
+@pytest.mark.parametrize("fn", [signal.correlate2d, signal.convolve2d, signal.fftconvolve2d])
+def test_ragged_input_names_the_argument(fn):
+    with pytest.raises(ValueError, match=r"^in1 must be a rectangular array"):
+        fn([[1.0, 2.0], [3.0]], np.ones((2, 2)))
+    with pytest.raises(ValueError, match=r"^in2 must be a rectangular array"):
+        fn(np.ones((3, 3)), [[1.0], [2.0, 3.0]])
+
+
+def _scipy_gaussian_2d(size, sigma):
+    w = scipy.signal.windows.gaussian(size, sigma)
+    w = w / w.sum()
+    return np.outer(w, w)
+
+
+@pytest.mark.parametrize("sigma, size", [(1.0, None), (0.5, 4), (2.5, 9), (0.3, 2), (7.0, 6)])
+def test_gaussian_kernel_matches_scipy_window(sigma, size):
+    g = signal.gaussian_kernel(sigma, size)
+    n = g.shape[0]
+    np.testing.assert_allclose(g, _scipy_gaussian_2d(n, sigma), rtol=1e-14, atol=1e-300)
+
+
+@pytest.mark.parametrize("size", [1, 2, 3, 4, 7, 8])
+@pytest.mark.parametrize("sigma", [0.01, 1e-5, 1e-160, 1e-300, 5e-324])
+def test_gaussian_kernel_tiny_sigma_is_the_centre_limit(sigma, size):
+    # all weight on the centre pixel; an even side splits it over the four centre pixels
+    g = signal.gaussian_kernel(sigma, size)
+    centre = np.zeros(size)
+    if size % 2:
+        centre[size // 2] = 1.0
+    else:
+        centre[size // 2 - 1:size // 2 + 1] = 0.5
+    np.testing.assert_array_equal(g, np.outer(centre, centre))
+
+
+@pytest.mark.parametrize("sigma", [1e154, 1e200, 1e300, 1.7e308])
+@pytest.mark.parametrize("size", [1, 2, 3, 6])
+def test_gaussian_kernel_huge_sigma_is_uniform(sigma, size):
+    g = signal.gaussian_kernel(sigma, size)
+    np.testing.assert_allclose(g, 1.0 / size**2, rtol=1e-15, atol=0)
+    assert g.sum() == pytest.approx(1.0, rel=1e-15)
+
+
+def test_gaussian_kernel_refuses_an_absurd_default_size():
+    for sigma in (1e300, 1.7e308, 1e10):
+        with pytest.raises(ValueError, match=r"sigma = .*default size.*pass a smaller sigma"
+                           if sigma != 1.7e308 else r"sigma = .*too large for the default size"):
+            signal.gaussian_kernel(sigma)
+    with pytest.raises(ValueError, match=r"size must be <= \d+"):
+        signal.gaussian_kernel(1.0, size=2**40)
 
 
 def test_filter_argument_errors():

@@ -16,7 +16,9 @@ evaluate :math:`\\tanh` and :math:`\\sigma` with branch-free formulas so that
 their loops vectorize: in float32 a rational approximation good to a few
 ulps (relative error below 3.5e-7 for ``tanh``, absolute below 2e-7 for
 :math:`\\sigma`), in float64 one ``exp`` each (absolute error about 2e-16).
-See :func:`numbacnn.kernels._math.tanh_fast`.
+See :func:`numbacnn.kernels._math.tanh_fast`.  NaN and infinities propagate as
+in PyTorch, forward and backward, in both dtypes (:mod:`numbacnn.kernels._math`
+gives the special values of the activations).
 
 The public weight names say which side of the cell a matrix acts on:
 ``W_ih`` (input to hidden) and ``W_hh`` (hidden to hidden), torch's names.
@@ -64,10 +66,21 @@ def _check_ord(ord):
 
 
 def _matrix_norms(jac, ord):
-    """Norm of each ``(H, H)`` matrix in ``jac (N, H, H)``."""
+    """Norm of each ``(H, H)`` matrix in ``jac (N, H, H)``.
+
+    A matrix holding a NaN has norm NaN, one holding an infinity (and no NaN)
+    norm inf, for both ``ord``; the SVD behind ``ord=2`` only sees finite
+    matrices (LAPACK fails on the others).
+    """
     if ord == "fro":
         return np.sqrt(np.einsum("nij,nij->n", jac, jac))
-    return np.linalg.norm(jac, ord=2, axis=(1, 2))
+    finite = np.isfinite(jac).all(axis=(1, 2))
+    if finite.all():
+        return np.linalg.norm(jac, ord=2, axis=(1, 2))
+    norms = np.where(np.isnan(jac).any(axis=(1, 2)), np.nan, np.inf).astype(jac.dtype)
+    if finite.any():
+        norms[finite] = np.linalg.norm(jac[finite], ord=2, axis=(1, 2))
+    return norms
 
 
 def _is_relu(activation):

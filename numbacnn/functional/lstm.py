@@ -247,6 +247,9 @@ def lstm_gradient_norms(x, h0, c0, W_ih, W_hh, b, ord=2):
     -------
     norms : ndarray, shape (N, T + 1)
         ``norms[n, s]`` :math:`= \\lVert \\partial c^{(T)}/\\partial c^{(T-s)} \\rVert`.
+        Non-finite values are reported, not raised: where a NaN in the
+        arguments reaches a sequence's Jacobian its norm is NaN, where an
+        infinity does (and no NaN) the norm is inf.
 
     Notes
     -----

@@ -294,6 +294,9 @@ def rnn_gradient_norms(x, h0, W_ih, W_hh, b, ord=2, activation="tanh"):
     norms : ndarray, shape (N, T + 1)
         ``norms[n, s]`` for sequence ``n`` and lag ``s``; ``norms[:, 0]`` is the
         norm of the identity (1 for ``ord=2``).
+        Non-finite values are reported, not raised: where a NaN in the
+        arguments reaches a sequence's Jacobian its norm is NaN, where an
+        infinity does (and no NaN) the norm is inf.
 
     See Also
     --------

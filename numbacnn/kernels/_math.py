@@ -22,6 +22,8 @@ __all__ = [
     "tanh_fast",
     "sigmoid",
     "sigmoid_fast",
+    "relu",
+    "relu_grad",
     "add_mat_t_vec",
     "weight_gradients_fast",
 ]
@@ -103,14 +105,41 @@ def sigmoid_fast(a, one, single):
     float32 (``single``): :math:`\\sigma(a) = \\tfrac12 + \\tfrac12\\tanh(a/2)` with
     :func:`tanh_rational32` (vectorizes; absolute error
     below 2e-7).  float64: :math:`1/(1 + e^{-a})`, its error about 2e-16.
+    Both give ``nan`` for ``nan``, exactly 1 for ``+inf`` and exactly 0 for
+    ``-inf``, as :func:`sigmoid` and torch do.
     """
     if single:
         half = one * np.float32(0.5)
         return half + half * tanh_rational32(half * a, one)
-    # exp(709) is finite: clamping keeps plain-Python runs (NUMBA_DISABLE_JIT)
-    # free of overflow warnings and changes the result by less than 1e-307
-    m = -a if a > -709.0 else 709.0
+    # exp(709) is finite: clamping finite a <= -709 keeps plain-Python runs
+    # (NUMBA_DISABLE_JIT) free of overflow warnings and changes the result by
+    # less than 1e-307.  NaN and -inf are not clamped: NaN gives NaN and
+    # -inf gives exp(inf) = inf, so exactly 0 (torch's sigmoid(nan), sigmoid(-inf)).
+    clamp = (a <= -709.0) & (a > -np.inf)  # '&', not 'and': no branch, the loop vectorizes
+    m = 709.0 if clamp else -a
     return np.divide(one, one + np.exp(m))
+
+
+@jit
+def relu(a, zero):
+    """:math:`\\max(a, 0)` that keeps NaN: ``zero`` if ``a < 0`` else ``a``.
+
+    Equal to numba's ``max(a, zero)`` for every non-NaN ``a`` (``-0.0`` stays
+    ``-0.0``), but ``relu(nan) = nan`` as in torch, where ``max(nan, 0)``
+    would give 0.  A compare and a select, so loops over it vectorize.
+    """
+    return zero if a < zero else a
+
+
+@jit
+def relu_grad(h, one, zero):
+    """The ReLU's derivative written through its output ``h``: 0 where ``h <= 0``, else 1.
+
+    Equal to :math:`[h > 0]` for every non-NaN ``h``; at ``h = nan`` it is 1,
+    so the incoming gradient passes on unchanged, as torch's
+    ``threshold_backward`` does.
+    """
+    return zero if h <= zero else one
 
 
 @jit

@@ -19,6 +19,11 @@ sequences of the batch with ``s``, since ``n`` is the candidate gate here.
 Kernels write into caller-allocated outputs; gradient outputs must arrive
 filled with zeros.  Literals are in the arrays' dtype.
 
+NaN and infinities propagate as in PyTorch, in both dtypes and in the
+reference and fast kernels alike: :math:`\\sigma(\\text{nan}) = \\text{nan}`,
+:math:`\\sigma(\\pm\\infty) = 1, 0` and :math:`\\tanh(\\pm\\infty) = \\pm 1` exactly
+(see :mod:`numbacnn.kernels._math`); the rest is IEEE arithmetic.
+
 See :doc:`/theory/lstm`.
 """
 

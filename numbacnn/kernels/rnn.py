@@ -14,7 +14,9 @@ kernels' ``relu`` flag set, :math:`\\max(a, 0)` (the activation of the
 lecture's Keras ``SimpleRNN`` example).  Both derivatives can be written
 through the output, which is all the backward kernels keep:
 :math:`\\tanh'(a) = 1 - h^2` and :math:`\\max(\\cdot, 0)'(a) = [a > 0] = [h > 0]`
-(taken as 0 at :math:`a = 0`, as PyTorch does).
+(taken as 0 at :math:`a = 0`, as PyTorch does).  NaN and infinities propagate
+as in PyTorch: the ReLU keeps NaN (:func:`~numbacnn.kernels._math.relu`) and
+its derivative at a NaN output is 1 (:func:`~numbacnn.kernels._math.relu_grad`).
 
 Arrays are batch-first and 0-based in time: ``x[n, t]`` is :math:`x^{(t+1)}`,
 ``h[n, t]`` is :math:`h^{(t+1)}`, so ``h[n, t - 1]`` is the previous state and
@@ -46,7 +48,8 @@ See :doc:`/theory/rnn`.
 import numpy as np
 
 from ._jit import jit, pjit, prange
-from ._math import add_mat_t_vec, tanh_fast, weight_gradients_fast
+from ._math import add_mat_t_vec, relu_grad, tanh_fast, weight_gradients_fast
+from ._math import relu as _relu
 
 __all__ = [
     "rnn_forward_reference",
@@ -77,7 +80,7 @@ def rnn_forward_reference(x, h0, U, W, b, V, c, relu, h, y):
                 for j in range(H):
                     h_prev_j = h0[n, j] if t == 0 else h[n, t - 1, j]
                     a_i += W[i, j] * h_prev_j
-                h[n, t, i] = max(a_i, zero) if relu else np.tanh(a_i)
+                h[n, t, i] = _relu(a_i, zero) if relu else np.tanh(a_i)
             # y^(t) = V h^(t) + c
             for k in range(O):
                 y_k = c[k]
@@ -140,7 +143,7 @@ def rnn_backward_reference(
                 grad_h[i] = g_i
             for i in range(H):
                 h_i = h[n, t, i]
-                dphi = (one if h_i > zero else zero) if relu else one - h_i * h_i
+                dphi = relu_grad(h_i, one, zero) if relu else one - h_i * h_i
                 grad_a[i] = grad_h[i] * dphi
             # gradients of the shared weights: one term per step, summed over t
             for k in range(O):
@@ -199,7 +202,7 @@ def rnn_forward_fast(x, h0, U, W, b, V, c, relu, h, y):
             add_mat_t_vec(WT, h_prev, a)
             if relu:
                 for i in range(H):
-                    h[n, t, i] = max(a[i], zero)
+                    h[n, t, i] = _relu(a[i], zero)
             else:
                 for i in range(H):
                     h[n, t, i] = tanh_fast(a[i], one, single)
@@ -250,7 +253,7 @@ def rnn_backward_fast(
             add_mat_t_vec(V, grad_y[n, t], g)
             for i in range(H):
                 h_i = h[n, t, i]
-                dphi = (one if h_i > zero else zero) if relu else one - h_i * h_i
+                dphi = relu_grad(h_i, one, zero) if relu else one - h_i * h_i
                 grad_a[n, t, i] = g[i] * dphi
             grad_x[n, t, :] = 0
             add_mat_t_vec(U, grad_a[n, t], grad_x[n, t])
@@ -292,7 +295,7 @@ def rnn_jacobian_step(jac, h_t, W, relu, out):
                 out[n, i, j] = zero
             for k in range(H):
                 h_k = h_t[n, k]
-                dphi = (one if h_k > zero else zero) if relu else one - h_k * h_k
+                dphi = relu_grad(h_k, one, zero) if relu else one - h_k * h_k
                 p_ik = jac[n, i, k] * dphi
                 for j in range(H):
                     out[n, i, j] += p_ik * W[k, j]
