@@ -263,3 +263,35 @@ def test_sizes_are_checked_before_any_allocation(monkeypatch):
     with pytest.raises(ValueError, match="stride"):
         conv2d(np.ones((1, 1, 5, 5)), np.ones((1, 1, 3, 3)), stride=2**63)
     assert calls == []
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_direct_kernels_equal_the_reference_kernels(seed):
+    from numbacnn.kernels import conv as kc
+
+    rng = np.random.default_rng(seed)
+    N, C, F = rng.integers(1, 3), rng.integers(1, 4), rng.integers(1, 5)
+    H, W = rng.integers(3, 9, size=2)
+    kh, kw = rng.integers(1, 4, size=2)
+    sh, sw, dh, dw = rng.integers(1, 3, size=4)
+    ph, pw = rng.integers(0, 3, size=2)
+    Hp, Wp = H + 2 * ph, W + 2 * pw
+    Ho, Wo = (Hp - dh * (kh - 1) - 1) // sh + 1, (Wp - dw * (kw - 1) - 1) // sw + 1
+    if Ho < 1 or Wo < 1:
+        return
+    x = rng.standard_normal((N, C, H, W))
+    w = rng.standard_normal((F, C, kh, kw))
+    b = rng.standard_normal(F)
+    g = rng.standard_normal((N, F, Ho, Wo))
+    xp = np.zeros((N, C, Hp, Wp))
+    xp[:, :, ph : ph + H, pw : pw + W] = x
+    ref = np.empty((N, F, Ho, Wo))
+    kc.conv2d_forward_reference(xp, w, b, sh, sw, dh, dw, ref)
+    out = np.empty_like(ref)
+    kc.conv2d_forward_direct(x, w, b, ph, pw, sh, sw, dh, dw, out)
+    np.testing.assert_array_equal(out, ref)
+    gxp, gw, gb = np.empty_like(xp), np.empty_like(w), np.empty_like(b)
+    kc.conv2d_backward_reference(g, xp, w, sh, sw, dh, dw, gxp, gw, gb)
+    gx = np.empty_like(x)
+    kc.conv2d_grad_x_direct(g, w, ph, pw, sh, sw, dh, dw, gx)
+    np.testing.assert_array_equal(gx, gxp[:, :, ph : ph + H, pw : pw + W])

@@ -203,10 +203,24 @@ def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1):
         On wrong numbers of dimensions, empty arrays, a channel mismatch
         between ``x`` and ``weight``, a ``bias`` not of shape ``(F,)``, a
         stride or dilation below 1, negative padding, an unknown padding
-        string, ``"same"`` with a stride above 1, or a (dilated) kernel larger
-        than the padded input.
+        string, ``"same"`` with a stride above 1, a (dilated) kernel larger
+        than the padded input, or a size beyond int64: a stride, padding or
+        dilation above ``2**63 - 1``, or a padded size or kernel span above
+        ``2**62`` (the message names the argument).
     TypeError
         On non-numeric arrays or non-integer stride/padding/dilation.
+    MemoryError
+        When the output cannot be allocated; the message names its shape and
+        size in bytes.
+
+    Notes
+    -----
+    Any stride, padding and dilation within those bounds works, with memory
+    bounded by the input and output sizes: a stride larger than the image
+    gives a one-pixel output.  NaN and inf propagate term by term through the
+    sum above, as in torch: the padding's zeros are factors, so a NaN or
+    infinite weight makes its filter's whole output NaN (``inf * 0``) or
+    infinite.
 
     See Also
     --------
@@ -285,9 +299,17 @@ def conv2d_backward(grad_out, x, weight, stride=1, padding=0, dilation=1):
 
     Raises
     ------
-    ValueError, TypeError
+    ValueError, TypeError, MemoryError
         As in :func:`conv2d`, and a ``ValueError`` when ``grad_out`` does not
         have the shape ``(N, F, Ho, Wo)`` of the forward output.
+
+    Notes
+    -----
+    NaN and inf propagate term by term through the three sums above, as in
+    torch.  ``grad_x`` at a pixel sums only the products ``g * w`` of the
+    outputs that read it, so a NaN weight makes NaN exactly the pixels its
+    tap reads; the weight gradient has the padding's zeros as factors, so an
+    infinite ``g`` beside the padding gives NaN there.
 
     Examples
     --------

@@ -184,7 +184,7 @@ def conv2d_backward_reference(g, xp, w, sh, sw, dh, dw, grad_xp, grad_w, grad_b)
 def conv2d_forward_direct(x, w, b, top, left, sh, sw, dh, dw, out):
     """Forward pass on the unpadded ``x``: a padded tap multiplies its weight by 0.
 
-    The sum of :func:`conv2d_forward_reference`, tap for tap, with
+    The sum of :func:`conv2d_forward_reference`, tap for tap in the same order, with
     ``x_pad[u, v]`` read as ``x[u - top, v - left]`` inside the image and 0
     outside it.  No scratch; work ``N F Ho Wo C kh kw``.
 
@@ -228,7 +228,8 @@ def conv2d_grad_x_direct(g, w, top, left, sh, sw, dh, dw, grad_x):
     ``grad_x[n, c, h, v]`` is the sum of ``g[n, f, i, j] * w[f, c, p, q]``
     over the ``(f, i, j, p, q)`` with ``i sh + p dh - top = h`` and
     ``j sw + q dw - left = v`` (the sum of :func:`conv2d_backward_reference`
-    with the padding cropped off).  No scratch; work ``N C F Ho Wo kh kw``.
+    with the padding cropped off, term for term in the same order).  No
+    scratch; work ``N C F Ho Wo kh kw``.
 
     Parameters
     ----------
@@ -247,14 +248,15 @@ def conv2d_grad_x_direct(g, w, top, left, sh, sw, dh, dw, grad_x):
         c = nc % C
         gx = grad_x[n, c]
         gx[:] = 0
+        # the order of the terms of conv2d_backward_reference: f, i, j, then the taps
         for f in range(F):
             for i in range(Ho):
-                for p in range(kh):
-                    h = i * sh + p * dh - top
-                    if h < 0 or h >= H:
-                        continue
-                    for j in range(Wo):
-                        gij = g[n, f, i, j]
+                for j in range(Wo):
+                    gij = g[n, f, i, j]
+                    for p in range(kh):
+                        h = i * sh + p * dh - top
+                        if h < 0 or h >= H:
+                            continue
                         for q in range(kw):
                             v = j * sw + q * dw - left
                             if v >= 0 and v < W:
