@@ -238,3 +238,13 @@ def test_max_pool_window_with_nan_gives_nan(dtype):
     assert np.isnan(y[0, 0, 0, 0]) and y[0, 0, 0, 1] == 5.0
     gx = max_pool2d_backward(np.ones_like(y), x, 2)
     np.testing.assert_array_equal(gx, [[[[0, 1, 1, 0], [0, 0, 0, 0]]]])
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_bias_gradient_keeps_an_infinite_first_gradient_infinite(dtype):
+    # the sum of g starts from 0, not from g[0, f, 0, 0] * 0 (which is NaN for inf)
+    x = np.ones((1, 1, 1, 3), dtype)
+    w = np.ones((1, 1, 1, 1), dtype)
+    g = np.array([[[[-np.inf, 1.0, 2.0]]]], dtype)
+    gb = conv2d_backward(g, x, w)[2]
+    np.testing.assert_array_equal(gb, np.array([-np.inf], dtype))
