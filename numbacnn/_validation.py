@@ -230,3 +230,29 @@ def as_float_ndarray(a, name, ndim, layout=None, dtype=None):
     check_ndim(arr, name, ndim, layout)
     check_nonempty(arr, name)
     return arr
+
+
+def allocate(shape, dtype, name, fill=None):
+    """``numpy.empty(shape, dtype)`` (or ``full`` with ``fill``), or a ``MemoryError`` naming it.
+
+    The size in bytes is computed with Python integers first, so an array that
+    no address space could hold fails with the same clear ``MemoryError`` as
+    one the machine cannot spare; the message names the array, its shape and
+    its size in bytes.
+    """
+    dtype = np.dtype(dtype)
+    shape = tuple(int(s) for s in shape)
+    nbytes = dtype.itemsize
+    for s in shape:
+        nbytes *= s
+    try:
+        if nbytes > np.iinfo(np.intp).max:
+            raise MemoryError
+        if fill is None:
+            return np.empty(shape, dtype=dtype)
+        return np.full(shape, fill, dtype=dtype)
+    except MemoryError:
+        raise MemoryError(
+            f"cannot allocate {name} of shape {shape} and dtype {dtype}: {nbytes} bytes "
+            f"({nbytes / 2**30:.3g} GiB)"
+        ) from None

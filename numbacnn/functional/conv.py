@@ -6,7 +6,15 @@ their arguments once, choose the dtype and call the private entries
 :func:`_conv2d_forward` / :func:`_conv2d_backward`, which allocate the outputs
 and run the kernels; :class:`numbacnn.layers.Conv2D` calls those entries
 directly with operands it checked when it was built.  The geometry (padding,
-output size) comes from :mod:`numbacnn.functional._geometry`.  See
+output size) comes from :mod:`numbacnn.functional._geometry`.
+
+The fast kernels split the padded input into stride phases in scratch memory
+of about ``(C + F)`` padded planes per image.  When that would exceed
+:func:`_scratch_limit` (a padding or dilation far larger than the image), the
+private entries run the direct kernels of :mod:`numbacnn.kernels.conv`
+instead, which need no scratch, so memory stays bounded by the input and
+output sizes.  The input gradient also takes the direct kernel when a weight
+is NaN or infinite, so that it reaches exactly the pixels its tap reads.  See
 :doc:`/theory/cnn-layers` for the forward pass and :doc:`/theory/conv-backprop`
 for the derivation of the backward pass.
 """
@@ -14,7 +22,14 @@ for the derivation of the backward pass.
 import numba
 import numpy as np
 
-from .._validation import as_float_array, check_conv_operands, check_ndim, common_float_dtype
+from .._validation import (
+    allocate,
+    as_float_array,
+    check_conv_operands,
+    check_ndim,
+    common_float_dtype,
+)
+from ..kernels import conv as _direct
 from ..kernels import conv_fast as _k
 from ._geometry import conv_geometry
 
@@ -32,6 +47,41 @@ def _default_chunk(N, Hq, Wq):
     S = Hq * Wq
     per_item = (N * S) // (4 * numba.get_num_threads())
     return max(S, min(_k.CHUNK, per_item))
+
+
+def _fast_scratch(x_shape, w_shape, geom, chunk=None):
+    """Elements of scratch the fast kernels allocate for a call, summed over work items.
+
+    The forward pass packs ``sh*sw`` phases of ``C`` rows and accumulates ``F``
+    rows per chunk of images; the input gradient adds the wide gradient ``F``
+    rows long and per-phase weights.  Computed with Python integers.
+    """
+    N, C = x_shape[:2]
+    F, _, kh, kw = w_shape
+    (sh, sw), (dh, dw) = geom.kernel_stride, geom.dilation
+    Hq, Wq = _phase_size(x_shape, geom.pads, sh, sw)
+    S, P = Hq * Wq, sh * sw
+    if chunk is None:
+        chunk = _k.CHUNK
+    nb = min(N, max(1, chunk // S))
+    nchunks = -(-N // nb)
+    M = ((kh - 1) * dh // sh) * Wq + (kw - 1) * dw // sw
+    return nchunks * (P * C + F) * (nb * S + 48) + P * C * F * kh * kw + F * (M + N * S + 16)
+
+
+def _scratch_limit(x_shape, w_shape, out_size):
+    """Scratch the fast kernels may use: 4 times the input, output and weights, plus 2**20."""
+    N, C = x_shape[:2]
+    F = w_shape[0]
+    sizes = (N * C * x_shape[2] * x_shape[3], N * F * out_size[0] * out_size[1],
+             F * C * w_shape[2] * w_shape[3])
+    return 4 * sum(sizes) + 2**20
+
+
+def _use_fast(x_shape, w_shape, geom, chunk=None):
+    """True if the fast kernels' scratch stays within :func:`_scratch_limit`."""
+    return _fast_scratch(x_shape, w_shape, geom, chunk) <= _scratch_limit(
+        x_shape, w_shape, geom.out_size)
 
 
 def _geometry(x_shape, w_shape, stride, padding, dilation):
@@ -54,32 +104,44 @@ def _conv2d_forward(x, w, b, geom, chunk=None):
     C-contiguous arrays of one float dtype, and ``geom`` is the
     :class:`~numbacnn.functional._geometry.ConvGeometry` of ``x.shape[2:]``.
     """
-    (sh, sw), (dh, dw), (Ho, Wo) = geom.stride, geom.dilation, geom.out_size
+    (sh, sw), (dh, dw), (Ho, Wo) = geom.kernel_stride, geom.dilation, geom.out_size
+    out = allocate((x.shape[0], w.shape[0], Ho, Wo), x.dtype, "the output of conv2d")
+    top, _, left, _ = geom.pads
+    if not _use_fast(x.shape, w.shape, geom, chunk):
+        _direct.conv2d_forward_direct(x, w, b, top, left, sh, sw, dh, dw, out)
+        return out
     Hq, Wq = _phase_size(x.shape, geom.pads, sh, sw)
     if chunk is None:
         chunk = _default_chunk(x.shape[0], Hq, Wq)
-    out = np.empty((x.shape[0], w.shape[0], Ho, Wo), dtype=x.dtype)
-    top, _, left, _ = geom.pads
     _k.conv2d_forward_fast(x, w, b, top, left, sh, sw, dh, dw, Hq, Wq, chunk, out)
     return out
 
 
 def _conv2d_backward(g, x, w, geom, chunk=None, budget=_k.PATCH_BUDGET):
-    """Backward pass on checked operands (as in :func:`_conv2d_forward`): the fast kernels."""
-    (sh, sw), (dh, dw) = geom.stride, geom.dilation
+    """Backward pass on checked operands (as in :func:`_conv2d_forward`).
+
+    The input gradient comes from the fast kernel when its scratch is bounded
+    and every weight is finite, otherwise from the direct kernel; the weight
+    and bias gradients always from the fast kernel (its scratch is bounded by
+    ``budget`` and one image's patch matrix).
+    """
+    (sh, sw), (dh, dw) = geom.kernel_stride, geom.dilation
     N = x.shape[0]
     F, _, kh, kw = w.shape
-    Hq, Wq = _phase_size(x.shape, geom.pads, sh, sw)
-    if chunk is None:
-        chunk = _default_chunk(N, Hq, Wq)
     top, _, left, _ = geom.pads
-    # largest tap offset on the wide grid (tap kh-1, kw-1)
-    M = ((kh - 1) * dh // sh) * Wq + (kw - 1) * dw // sw
-    # M leading zeros for the mirrored tap offsets, 16 trailing for whole SIMD vectors
-    gw = np.zeros((F, M + N * Hq * Wq + 16), dtype=x.dtype)
-    _k.conv2d_pack_grad(g, M, Hq, Wq, gw)
-    grad_x = np.empty_like(x)
-    _k.conv2d_grad_x_fast(gw, w, top, left, sh, sw, dh, dw, Hq, Wq, M, chunk, grad_x)
+    grad_x = allocate(x.shape, x.dtype, "grad_x")
+    if _use_fast(x.shape, w.shape, geom, chunk) and np.isfinite(w).all():
+        Hq, Wq = _phase_size(x.shape, geom.pads, sh, sw)
+        if chunk is None:
+            chunk = _default_chunk(N, Hq, Wq)
+        # largest tap offset on the wide grid (tap kh-1, kw-1)
+        M = ((kh - 1) * dh // sh) * Wq + (kw - 1) * dw // sw
+        # M leading zeros for the mirrored tap offsets, 16 trailing for whole SIMD vectors
+        gw = np.zeros((F, M + N * Hq * Wq + 16), dtype=x.dtype)
+        _k.conv2d_pack_grad(g, M, Hq, Wq, gw)
+        _k.conv2d_grad_x_fast(gw, w, top, left, sh, sw, dh, dw, Hq, Wq, M, chunk, grad_x)
+    else:
+        _direct.conv2d_grad_x_direct(g, w, top, left, sh, sw, dh, dw, grad_x)
     grad_w = np.empty_like(w)
     grad_b = np.empty(F, dtype=x.dtype)
     _k.conv2d_grad_weight_fast(g, x, top, left, sh, sw, dh, dw, budget, grad_w, grad_b)
@@ -141,10 +203,24 @@ def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1):
         On wrong numbers of dimensions, empty arrays, a channel mismatch
         between ``x`` and ``weight``, a ``bias`` not of shape ``(F,)``, a
         stride or dilation below 1, negative padding, an unknown padding
-        string, ``"same"`` with a stride above 1, or a (dilated) kernel larger
-        than the padded input.
+        string, ``"same"`` with a stride above 1, a (dilated) kernel larger
+        than the padded input, or a size beyond int64: a stride, padding or
+        dilation above ``2**63 - 1``, or a padded size or kernel span above
+        ``2**62`` (the message names the argument).
     TypeError
         On non-numeric arrays or non-integer stride/padding/dilation.
+    MemoryError
+        When the output cannot be allocated; the message names its shape and
+        size in bytes.
+
+    Notes
+    -----
+    Any stride, padding and dilation within those bounds works, with memory
+    bounded by the input and output sizes: a stride larger than the image
+    gives a one-pixel output.  NaN and inf propagate term by term through the
+    sum above, as in torch: the padding's zeros are factors, so a NaN or
+    infinite weight makes its filter's whole output NaN (``inf * 0``) or
+    infinite.
 
     See Also
     --------
@@ -223,9 +299,17 @@ def conv2d_backward(grad_out, x, weight, stride=1, padding=0, dilation=1):
 
     Raises
     ------
-    ValueError, TypeError
+    ValueError, TypeError, MemoryError
         As in :func:`conv2d`, and a ``ValueError`` when ``grad_out`` does not
         have the shape ``(N, F, Ho, Wo)`` of the forward output.
+
+    Notes
+    -----
+    NaN and inf propagate term by term through the three sums above, as in
+    torch.  ``grad_x`` at a pixel sums only the products ``g * w`` of the
+    outputs that read it, so a NaN weight makes NaN exactly the pixels its
+    tap reads; the weight gradient has the padding's zeros as factors, so an
+    infinite ``g`` beside the padding gives NaN there.
 
     Examples
     --------

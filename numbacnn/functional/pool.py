@@ -17,14 +17,24 @@ Conventions (those of
 * Output size :math:`H_o = \\lfloor (H + 2 p_v - k_h) / s_v \\rfloor + 1`
   (``ceil_mode=False``), likewise :math:`W_o`.
 * Max pooling ties: the whole gradient of a window goes to its *first*
-  maximum in row-major order (PyTorch's choice); a NaN counts as the maximum.
+  maximum in row-major order (PyTorch's choice).
+* NaN and inf propagate as in torch.  A window holding a NaN has maximum NaN
+  and its gradient goes to the window's *last* NaN in row-major order (an
+  element replaces the current maximum if it is larger or NaN, torch's rule);
+  the average of a window holding NaN is NaN, one holding both ``+inf`` and
+  ``-inf`` is NaN, otherwise an infinite element makes the average infinite.
+* ``kernel_size``, ``stride`` and ``padding`` may be any ints with the padded
+  input and the divisor ``kh * kw`` within int64 (larger is a
+  ``ValueError`` naming the argument); the kernels clip every window to the
+  input and need no scratch memory.  An output too large to allocate is a
+  ``MemoryError`` naming its shape and size in bytes.
 
 See :doc:`/theory/cnn-layers` for the equations and their derivatives.
 """
 
 import numpy as np
 
-from .._validation import as_float_array, as_float_ndarray, common_float_dtype
+from .._validation import allocate, as_float_array, as_float_ndarray, common_float_dtype
 from ..kernels import pool as _k
 from ._geometry import pool_geometry
 
@@ -63,7 +73,7 @@ def _is_2x2(geom):
 
 def _max_pool2d_forward(x, geom):
     """Max pooling of a checked C-contiguous float batch ``x``, no validation."""
-    out = np.empty(x.shape[:2] + geom.out_size, dtype=x.dtype)
+    out = allocate(x.shape[:2] + geom.out_size, x.dtype, "the output of max_pool2d")
     if _is_2x2(geom):
         _k.max_pool2d_2x2_fast(x, out)
     else:
@@ -84,7 +94,7 @@ def _max_pool2d_backward(grad_out, x, geom):
 
 def _avg_pool2d_forward(x, geom):
     """Average pooling of a checked C-contiguous float batch ``x``, no validation."""
-    out = np.empty(x.shape[:2] + geom.out_size, dtype=x.dtype)
+    out = allocate(x.shape[:2] + geom.out_size, x.dtype, "the output of avg_pool2d")
     _k.avg_pool2d_fast(x, *geom.kernel, *geom.stride, *geom.padding, out)
     return out
 
@@ -127,9 +137,17 @@ def max_pool2d(x, kernel_size, stride=None, padding=0):
     ------
     ValueError
         ``x`` not 4-D or empty; ``kernel_size``/``stride`` < 1; ``padding`` < 0
-        or > ``kernel_size // 2``; a kernel larger than the padded input.
+        or > ``kernel_size // 2``; a kernel larger than the padded input; a
+        size beyond int64 (module docstring).
     TypeError
         complex ``x``; non-integer ``kernel_size``/``stride``/``padding``.
+    MemoryError
+        An output too large to allocate, naming its shape and bytes.
+
+    Notes
+    -----
+    A window holding a NaN gives NaN, as in torch (the module docstring
+    states the rule for NaN and inf in both directions).
 
     Examples
     --------

@@ -33,15 +33,37 @@ This module holds the reference kernels, ``conv2d_forward_reference`` and
 index, one loop per index.  They are what the documentation shows and what
 the tests hold the fast kernels of :mod:`numbacnn.kernels.conv_fast` to.
 
+It also holds two *direct* kernels, ``conv2d_forward_direct`` and
+``conv2d_grad_x_direct``: the same sums on the unpadded input, a bounds test
+per tap instead of a padded copy, parallel over planes and with no scratch
+memory at all.  :mod:`numbacnn.functional.conv` runs them where the fast
+kernels' scratch would outgrow the input and output (a padding or dilation far
+larger than the image), and the input gradient when a weight is NaN or
+infinite: the fast kernel multiplies every weight by the zeros between the
+upstream gradient's pixels, and ``0 * nan`` would spread a NaN to pixels that
+weight never touches.
+
+Non-finite values follow the equations term by term, as in torch.  The
+forward sum and the weight gradient include the padding's zeros as factors
+(a NaN weight makes its filter's whole output NaN; an infinite ``g`` next to
+the padding gives NaN in the weight gradient).  The input gradient sums only
+the products ``g * w`` of outputs that read the pixel: a NaN weight reaches
+exactly the pixels its tap reads.
+
 None of them validates anything; :func:`numbacnn.functional.conv2d` does.
 Like every kernel they write into output arrays the caller allocates and
 return nothing.
 """
 
 
-from ._jit import jit
+from ._jit import jit, pjit, prange
 
-__all__ = ["conv2d_forward_reference", "conv2d_backward_reference"]
+__all__ = [
+    "conv2d_forward_reference",
+    "conv2d_backward_reference",
+    "conv2d_forward_direct",
+    "conv2d_grad_x_direct",
+]
 
 
 @jit
@@ -156,3 +178,86 @@ def conv2d_backward_reference(g, xp, w, sh, sw, dh, dw, grad_xp, grad_w, grad_b)
                                 grad_xp[n, c, i * sh + p * dh, j * sw + q * dw] += (
                                     g[n, f, i, j] * w[f, c, p, q]
                                 )
+
+
+@pjit
+def conv2d_forward_direct(x, w, b, top, left, sh, sw, dh, dw, out):
+    """Forward pass on the unpadded ``x``: a padded tap multiplies its weight by 0.
+
+    The sum of :func:`conv2d_forward_reference`, tap for tap in the same order, with
+    ``x_pad[u, v]`` read as ``x[u - top, v - left]`` inside the image and 0
+    outside it.  No scratch; work ``N F Ho Wo C kh kw``.
+
+    Parameters
+    ----------
+    x : ndarray, shape (N, C, H, W)
+    w : ndarray, shape (F, C, kh, kw)
+    b : ndarray, shape (F,)
+    top, left : int
+        Zero rows above / columns left of the image.
+    sh, sw, dh, dw : int
+        Stride and dilation.
+    out : ndarray, shape (N, F, Ho, Wo)
+        Overwritten.
+    """
+    N, C, H, W = x.shape
+    F, _, kh, kw = w.shape
+    Ho, Wo = out.shape[2], out.shape[3]
+    zero = out.dtype.type(0)
+    for nf in prange(N * F):
+        n = nf // F
+        f = nf % F
+        for i in range(Ho):
+            for j in range(Wo):
+                acc = b[f]
+                for c in range(C):
+                    for p in range(kh):
+                        h = i * sh + p * dh - top
+                        inside = h >= 0 and h < H
+                        for q in range(kw):
+                            v = j * sw + q * dw - left
+                            u = x[n, c, h, v] if inside and v >= 0 and v < W else zero
+                            acc += w[f, c, p, q] * u
+                out[n, f, i, j] = acc
+
+
+@pjit
+def conv2d_grad_x_direct(g, w, top, left, sh, sw, dh, dw, grad_x):
+    """Input gradient on the unpadded grid: only the products of outputs that read a pixel.
+
+    ``grad_x[n, c, h, v]`` is the sum of ``g[n, f, i, j] * w[f, c, p, q]``
+    over the ``(f, i, j, p, q)`` with ``i sh + p dh - top = h`` and
+    ``j sw + q dw - left = v`` (the sum of :func:`conv2d_backward_reference`
+    with the padding cropped off, term for term in the same order).  No
+    scratch; work ``N C F Ho Wo kh kw``.
+
+    Parameters
+    ----------
+    g : ndarray, shape (N, F, Ho, Wo)
+    w : ndarray, shape (F, C, kh, kw)
+    top, left, sh, sw, dh, dw : int
+        As in :func:`conv2d_forward_direct`.
+    grad_x : ndarray, shape (N, C, H, W)
+        Overwritten.
+    """
+    N, C, H, W = grad_x.shape
+    F, _, kh, kw = w.shape
+    Ho, Wo = g.shape[2], g.shape[3]
+    for nc in prange(N * C):
+        n = nc // C
+        c = nc % C
+        gx = grad_x[n, c]
+        gx[:] = 0
+        # the order of the terms of conv2d_backward_reference: f, i, j, then the taps
+        for f in range(F):
+            for i in range(Ho):
+                for j in range(Wo):
+                    gij = g[n, f, i, j]
+                    for p in range(kh):
+                        h = i * sh + p * dh - top
+                        if h < 0 or h >= H:
+                            continue
+                        for q in range(kw):
+                            v = j * sw + q * dw - left
+                            if v >= 0 and v < W:
+                                gx[h, v] += gij * w[f, c, p, q]

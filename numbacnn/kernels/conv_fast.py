@@ -429,8 +429,9 @@ def conv2d_grad_weight_fast(g, x, top, left, sh, sw, dh, dw, budget, grad_w, gra
     T = Ho * Wo
     CK = C * K
     L = (CK + 15) // 16 * 16  # whole SIMD vectors; the spare columns of X stay 0
+    zero = grad_b.dtype.type(0)
     for f in prange(F):
-        total = g[0, f, 0, 0] * 0
+        total = zero
         for n in range(N):
             for i in range(Ho):
                 for j in range(Wo):
