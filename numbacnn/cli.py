@@ -192,6 +192,8 @@ def _train(args):
     pred = model.predict(X_test)
     accuracy = float(np.mean(pred == y_test))
     note = " (interrupted)" if history.interrupted else ""
+    if history.nonfinite:
+        note = f" (stopped: {history.stopped_reason})"
     print(f"trained {len(history.epoch)} epochs in {seconds:.1f} s{note}", file=out)
     print(f"test accuracy: {accuracy:.4f} ({int(np.sum(pred == y_test))}/{len(y_test)})", file=out)
     cm = confusion_matrix(y_test, pred, labels=np.arange(len(labels)))

@@ -72,7 +72,13 @@ class _NumbacnnEstimator(BaseEstimator):
         self.history_ = model.fit(
             X, y, epochs=self.epochs, batch_size=self.batch_size, verbose=self.verbose
         )
-        self.loss_curve_ = list(self.history_.history["loss"])
+        self.loss_curve_ = list(self.history_.history.get("loss", []))
+        if self.history_.nonfinite:
+            # the model keeps its last finite weights, but a search must see a failed fit
+            # (GridSearchCV's error_score), not the score of an unfinished one
+            raise FloatingPointError(
+                f"{type(self).__name__}: {self.history_.stopped_reason}"
+            )
         return self
 
     def _remember_input(self, X):

@@ -155,3 +155,15 @@ def test_python_dash_m_entry_point():
         "numbacnn: error: unknown dataset 'nope'; choose one of mnist, digits, "
         "fashion-mnist, cifar10"
     )
+
+
+def test_a_diverging_run_says_where_it_stopped(capsys):
+    # eta * l2 = 100 multiplies the weights by -99 per SGD step: the cost overflows
+    # in a few epochs; the run ends normally and the summary line says why it stopped
+    with pytest.warns(RuntimeWarning):
+        code = main(["train", "--dataset", "digits", "--limit", "120", "--epochs", "30",
+                     "--batch-size", "16", "--optimizer", "sgd", "--eta", "10", "--l2", "10",
+                     "-q"])
+    assert code == 0
+    out = capsys.readouterr().out
+    assert "(stopped: training stopped at epoch" in out and "not applied" in out

@@ -236,3 +236,22 @@ def test_fitted_estimator_pickles_for_joblib():
     clf = fast_cnn(epochs=1).fit(X, y)
     again = pickle.loads(pickle.dumps(clf))
     np.testing.assert_array_equal(again.predict_proba(X), clf.predict_proba(X))
+
+
+def test_a_diverged_fit_fails_for_a_search():
+    # fit keeps the last finite weights and stops; the estimator still reports
+    # the fit as failed, so GridSearchCV records error_score for that cell
+    X, y = load_digits_images()
+    # float32, and a step eta * l2 = 100 that multiplies the weights by -99: the
+    # cost overflows within a few epochs
+    X, y = (X[:60] / 16.0).astype(np.float32), y[:60]
+    clf = CNNClassifier(eta=10.0, l2=10.0, epochs=10, batch_size=20, seed=0)
+    with pytest.warns(RuntimeWarning), pytest.raises(FloatingPointError, match="stopped"):
+        clf.fit(X, y)
+    assert all(np.isfinite(w).all() for w in clf.model_.get_weights())
+    search = GridSearchCV(CNNClassifier(l2=10.0, epochs=10, batch_size=20, seed=0),
+                          {"eta": [1e-2, 10.0]}, cv=2, error_score=np.nan)
+    with pytest.warns(Warning):
+        search.fit(X, y)
+    scores = search.cv_results_["mean_test_score"]
+    assert np.isfinite(scores[0]) and np.isnan(scores[1])
