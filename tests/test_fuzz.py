@@ -20,6 +20,7 @@ import importlib
 import inspect
 import json
 import os
+import re
 import subprocess
 import sys
 import types
@@ -115,22 +116,54 @@ def test_functional_lists_only_functions():
 # ----------------------------------------------------------------------------- workers
 
 
-def _run_worker(filename, tmp_path):
+def _run_worker(filename, tmp_path, deselect=()):
+    """One worker process over ``filename``: ``(returncode, output, last example, stats)``."""
     log, stats = tmp_path / f"{filename}.last", tmp_path / f"{filename}.json"
+    for f in (log, stats):
+        f.unlink(missing_ok=True)
     env = dict(os.environ, NUMBACNN_FUZZ_WORKER="1", NUMBACNN_FUZZ_LOG=str(log),
                NUMBACNN_FUZZ_STATS=str(stats), PYTHONFAULTHANDLER="1")
-    cmd = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "no:randomly",
-           "--tb=short", "-W", "ignore::RuntimeWarning", str(FUZZ_DIR / filename)]
+    cmd = [sys.executable, "-m", "pytest", "-v", "-p", "no:cacheprovider", "--tb=short",
+           "-W", "ignore::RuntimeWarning", str(FUZZ_DIR / filename)]
+    cmd += [a for node in deselect for a in ("--deselect", node)]
     try:
         proc = subprocess.run(cmd, cwd=HERE.parent, env=env, capture_output=True, text=True,
                               timeout=WORKER_TIMEOUT)
         rc, output = proc.returncode, proc.stdout + proc.stderr
     except subprocess.TimeoutExpired as exc:
-        rc = "timeout"
-        output = (exc.stdout or b"").decode() if isinstance(exc.stdout, bytes) else exc.stdout or ""
+        out = exc.stdout or ""
+        rc, output = "timeout", out.decode() if isinstance(out, bytes) else out
     last = log.read_text() if log.exists() else "(none)"
-    stats = json.loads(stats.read_text()) if stats.exists() else {"calls": {}, "seen": []}
+    stats = json.loads(stats.read_text()) if stats.exists() else None
     return rc, output, last, stats
+
+
+def _running_node(output, filename):
+    """The test that was running when the worker died: the last node id pytest -v printed."""
+    nodes = re.findall(rf"(tests/fuzz/{re.escape(filename)}::\w+(?:\[[^\]]*\])?)", output)
+    return nodes[-1] if nodes else None
+
+
+def _run_file(filename, tmp_path):
+    """Run ``filename`` until it finishes; a test that kills its worker is reported and skipped.
+
+    Returns ``(failure reports, stats)``.
+    """
+    failures, deselect = [], []
+    while True:
+        rc, output, last, stats = _run_worker(filename, tmp_path, deselect)
+        if stats is not None:  # the session finished: ordinary pass/fail
+            if rc != 0:
+                failures.append(f"== {filename}: exit {rc}\n{output[-15000:]}")
+            return failures, stats
+        how = ("hung (killed after the worker timeout)" if rc == "timeout" else
+               f"died with signal {-rc}" if isinstance(rc, int) and rc < 0 else f"died ({rc})")
+        node = _running_node(output, filename)
+        failures.append(f"== {node or filename}: the worker {how}\n-- last example:\n{last}"
+                        f"-- output:\n{output[-6000:]}")
+        if node is None or node in deselect:
+            return failures, {"calls": {}, "seen": []}
+        deselect.append(node)
 
 
 def test_fuzz_module(tmp_path):
@@ -141,15 +174,11 @@ def test_fuzz_module(tmp_path):
 
     failures, calls, seen = [], {}, set()
     for filename in WORKER_FILES:
-        rc, output, last, stats = _run_worker(filename, tmp_path)
+        reports, stats = _run_file(filename, tmp_path)
+        failures += reports
         for k, v in stats["calls"].items():
             calls[k] = calls.get(k, 0) + v
         seen.update(stats["seen"])
-        if rc != 0:
-            how = {"timeout": "hung (killed after the worker timeout)"}.get(
-                rc, f"died with signal {-rc}" if isinstance(rc, int) and rc < 0 else f"exit {rc}")
-            failures.append(f"== {filename}: {how}\n-- last example:\n{last}\n-- output:\n"
-                            f"{output[-12000:]}")
     total = sum(calls.values())
     print(f"\nfuzz: {total} calls over {len(calls)} entry points")
     for name in sorted(calls):
