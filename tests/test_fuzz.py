@@ -154,7 +154,7 @@ def _run_file(filename, tmp_path):
         rc, output, last, stats = _run_worker(filename, tmp_path, deselect)
         if stats is not None:  # the session finished: ordinary pass/fail
             if rc != 0:
-                failures.append(f"== {filename}: exit {rc}\n{output[-15000:]}")
+                failures.append(f"== {filename}: exit {rc}\n{output[-40000:]}")
             return failures, stats
         how = ("hung (killed after the worker timeout)" if rc == "timeout" else
                f"died with signal {-rc}" if isinstance(rc, int) and rc < 0 else f"died ({rc})")
