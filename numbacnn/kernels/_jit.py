@@ -8,12 +8,25 @@ and IEEE semantics keep them comparable with the oracles in the tests.
 
 With ``NUMBA_DISABLE_JIT=1`` numba hands back the plain Python function and
 ``prange`` is ``range``, so the same source runs (slowly) as ordinary Python.
+
+With ``NUMBACNN_SERIAL_KERNELS=1`` (read once, at import) :func:`pjit`
+compiles with ``parallel=False``: every ``prange`` loop runs as a plain loop
+on one thread.  Together with ``NUMBA_BOUNDSCHECK=1`` this makes an
+out-of-bounds index in any kernel raise ``IndexError`` (inside a parallel
+region numba cannot raise it reliably).  Serial and parallel builds of the
+same kernel share a cache key, so a process with the switch set must use its
+own ``NUMBA_CACHE_DIR``.
 """
+
+import os
 
 import numba
 from numba import prange
 
-__all__ = ["jit", "pjit", "prange"]
+__all__ = ["jit", "pjit", "prange", "SERIAL_KERNELS"]
+
+#: True when ``NUMBACNN_SERIAL_KERNELS=1``: :func:`pjit` compiles serial kernels
+SERIAL_KERNELS = os.environ.get("NUMBACNN_SERIAL_KERNELS", "0") == "1"
 
 
 def jit(fn):
@@ -22,5 +35,8 @@ def jit(fn):
 
 
 def pjit(fn):
-    """Compile ``fn`` lazily with ``numba.njit(cache=True, parallel=True)``."""
-    return numba.njit(cache=True, nogil=True, parallel=True)(fn)
+    """Compile ``fn`` lazily with ``numba.njit(cache=True, parallel=True)``.
+
+    ``parallel=False`` instead when :data:`SERIAL_KERNELS` is set.
+    """
+    return numba.njit(cache=True, nogil=True, parallel=not SERIAL_KERNELS)(fn)
