@@ -145,7 +145,14 @@ def gradcheck(forward, backward, inputs, *, eps=1e-6, rtol=1e-6, seed=0, raise_e
     """
     eps = check_real(eps, "eps", low=0, low_open=True)
     rtol = check_real(rtol, "rtol", low=0)
-    inputs = list(inputs)
+    if isinstance(inputs, np.ndarray):
+        inputs = [inputs]
+    try:
+        inputs = list(inputs)
+    except TypeError:
+        raise TypeError(f"inputs must be a sequence of arrays; got {inputs!r}") from None
+    if not callable(forward) or not callable(backward):
+        raise TypeError("forward and backward must be callables")
     rng = np.random.default_rng(seed)
     y = np.asarray(forward(*inputs), dtype=np.float64)
     grad_out = rng.standard_normal(y.shape)

@@ -10,6 +10,7 @@ import numbers
 import numpy as np
 
 __all__ = [
+    "as_rectangular_array",
     "as_float_array",
     "common_float_dtype",
     "check_ndim",
@@ -27,6 +28,17 @@ __all__ = [
 ]
 
 
+def as_rectangular_array(a, name):
+    """``np.asarray(a)``, with a ``ValueError`` naming ``name`` for a ragged nested list."""
+    try:
+        return np.asarray(a)
+    except ValueError as exc:
+        raise ValueError(
+            f"{name} must be a rectangular array (nested sequences of equal lengths); "
+            f"NumPy could not convert it: {exc}"
+        ) from None
+
+
 def as_float_array(a, name, dtype=None):
     """Return ``a`` as a C-contiguous float32/float64 array without touching it.
 
@@ -37,13 +49,7 @@ def as_float_array(a, name, dtype=None):
     shape check refuses it where a vector is expected).  The result may share
     memory with ``a`` (it is never written to by numbacnn).
     """
-    try:
-        arr = np.asarray(a)
-    except ValueError as exc:
-        raise ValueError(
-            f"{name} must be a rectangular array (nested sequences of equal lengths); "
-            f"NumPy could not convert it: {exc}"
-        ) from None
+    arr = as_rectangular_array(a, name)
     if dtype is None:
         if arr.dtype == np.float32 or arr.dtype == np.float64:
             dtype = arr.dtype

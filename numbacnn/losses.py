@@ -49,7 +49,13 @@ import numpy as np
 
 from numbacnn._deprecation import deprecated_alias
 from numbacnn._registry import resolve
-from numbacnn._validation import as_float_array, check_ndim, check_nonempty
+from numbacnn._validation import (
+    as_float_array,
+    as_rectangular_array,
+    check_int,
+    check_ndim,
+    check_nonempty,
+)
 from numbacnn.activations import Sigmoid, Softmax
 
 __all__ = [
@@ -127,8 +133,14 @@ def labels_to_onehot(y_true, n_classes, dtype=np.float64):
     array([[0., 0., 1.],
            [1., 0., 0.]])
     """
-    y = np.asarray(y_true)
-    dtype = np.dtype(dtype)
+    n_classes = check_int(n_classes, "n_classes", minimum=1)
+    try:
+        dtype = np.dtype(dtype)
+    except TypeError:
+        raise TypeError(f"dtype must be float32 or float64; got {dtype!r}") from None
+    if dtype not in (np.float32, np.float64):
+        raise TypeError(f"dtype must be float32 or float64; got {dtype}")
+    y = as_rectangular_array(y_true, "y_true")
     if y.dtype.kind not in "biuf":
         raise TypeError(f"y_true must hold numbers; got dtype {y.dtype}")
     if y.ndim == 1:

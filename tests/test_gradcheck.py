@@ -182,3 +182,11 @@ def test_argument_errors():
         gradcheck(lambda x: x, lambda g: g, [x], eps=0.0)
     with pytest.raises(ValueError, match="rtol must be a finite real number"):
         gradcheck(lambda x: x, lambda g: g, [x], rtol=float("nan"))
+
+
+def test_inputs_must_be_a_sequence_and_a_bare_array_is_one_input():
+    x = np.arange(3.0)
+    with pytest.raises(TypeError, match="inputs must be a sequence of arrays"):
+        gradcheck(lambda v: v.sum(), lambda g: (np.full(3, g),), None)
+    errors = gradcheck(lambda v: (v * v).sum(), lambda g: (2 * g * x,), x)
+    assert len(errors) == 1 and errors[0] < 1e-6

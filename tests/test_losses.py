@@ -287,3 +287,23 @@ def test_unchecked_twins_equal_the_public_methods(dtype):
         assert loss._forward(p, t) == loss.forward(p, t)
         np.testing.assert_array_equal(loss._backward(p, t), loss.backward(p, t))
         assert loss._backward(p, t).dtype == dtype
+
+
+@pytest.mark.parametrize(
+    "kwargs, error, message",
+    [
+        ({"n_classes": None}, TypeError, "n_classes must be an integer"),
+        ({"n_classes": 2.5}, TypeError, "n_classes must be an integer"),
+        ({"n_classes": 0}, ValueError, "n_classes must be an integer >= 1"),
+        ({"n_classes": 2, "dtype": "x"}, TypeError, "dtype must be float32 or float64"),
+        ({"n_classes": 2, "dtype": np.int64}, TypeError, "dtype must be float32 or float64"),
+    ],
+)
+def test_labels_to_onehot_names_a_bad_argument(kwargs, error, message):
+    with pytest.raises(error, match=message):
+        L.labels_to_onehot([0, 1], **kwargs)
+
+
+def test_labels_to_onehot_names_a_ragged_y_true():
+    with pytest.raises(ValueError, match="y_true must be a rectangular array"):
+        L.labels_to_onehot([[0], [1, 0]], 2)
