@@ -5,7 +5,7 @@ Exported as :func:`numbacnn.gradcheck`.  See :doc:`/theory/training`.
 
 import numpy as np
 
-from ._validation import check_real
+from ._validation import as_rectangular_array, check_real
 
 __all__ = ["gradcheck", "GradcheckError"]
 
@@ -153,8 +153,16 @@ def gradcheck(forward, backward, inputs, *, eps=1e-6, rtol=1e-6, seed=0, raise_e
         raise TypeError(f"inputs must be a sequence of arrays; got {inputs!r}") from None
     if not callable(forward) or not callable(backward):
         raise TypeError("forward and backward must be callables")
+    for k, x in enumerate(inputs):
+        if isinstance(x, (list, tuple)):
+            as_rectangular_array(x, f"inputs[{k}]")
     rng = np.random.default_rng(seed)
-    y = np.asarray(forward(*inputs), dtype=np.float64)
+    try:
+        y = np.asarray(forward(*inputs), dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        # name the call: the message alone may not say that forward or inputs is at fault
+        kind = TypeError if isinstance(exc, TypeError) else ValueError
+        raise kind(f"forward(*inputs) raised {type(exc).__name__}: {exc}") from exc
     grad_out = rng.standard_normal(y.shape)
     grads = backward(grad_out.copy() if y.ndim else float(grad_out))
     if isinstance(grads, np.ndarray) or not isinstance(grads, (tuple, list)):

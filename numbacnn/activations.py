@@ -47,7 +47,7 @@ import numpy as np
 
 from numbacnn._deprecation import deprecated_alias
 from numbacnn._registry import resolve
-from numbacnn._validation import as_float_array, check_int, check_real
+from numbacnn._validation import as_float_array, as_rectangular_array, check_int, check_real
 
 __all__ = [
     "Activation",
@@ -74,7 +74,7 @@ def _as_input(z, name="z"):
 
 def _grad_like(grad_a, z):
     """``grad_a`` as an array in ``z``'s dtype, of ``z``'s shape."""
-    g = np.asarray(grad_a)
+    g = as_rectangular_array(grad_a, "grad_a")
     if g.shape != z.shape:
         raise ValueError(
             f"grad_a must have the shape of z; got grad_a {g.shape} and z {z.shape}"

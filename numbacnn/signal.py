@@ -148,6 +148,7 @@ def _correlate_or_convolve(in1, in2, mode, boundary, fillvalue, stride, flip):
         ker = np.ascontiguousarray(ker[::-1, ::-1])
     off0, Ho, span0 = _axis_plan(img.shape[0], ker.shape[0], mode, flip, sh)
     off1, Wo, span1 = _axis_plan(img.shape[1], ker.shape[1], mode, flip, sw)
+    sh, sw = (1 if Ho == 1 else sh), (1 if Wo == 1 else sw)  # one output: any stride is 1
     E = _extend(img, (off0, off1), (span0, span1), boundary, fill)
     out = np.empty((Ho, Wo), dtype=dtype)
     _k.correlate2d_valid_fast(E, ker, sh, sw, out)

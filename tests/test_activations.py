@@ -236,3 +236,10 @@ def test_module_instances_are_the_documented_classes():
     assert isinstance(A.leaky_relu, A.LeakyReLU) and A.leaky_relu.alpha == 0.01
     assert isinstance(A.softmax, A.Softmax) and A.softmax.axis == -1
     assert {a.name for a in ELEMENTWISE} | {"softmax"} <= set(A.ACTIVATIONS)
+
+
+def test_a_ragged_grad_a_is_named():
+    from numbacnn.activations import Identity
+
+    with pytest.raises(ValueError, match="grad_a must be a rectangular array"):
+        Identity().backward(np.zeros(2), [0.0, [1.0, 2.0]])

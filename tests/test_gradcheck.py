@@ -190,3 +190,13 @@ def test_inputs_must_be_a_sequence_and_a_bare_array_is_one_input():
         gradcheck(lambda v: v.sum(), lambda g: (np.full(3, g),), None)
     errors = gradcheck(lambda v: (v * v).sum(), lambda g: (2 * g * x,), x)
     assert len(errors) == 1 and errors[0] < 1e-6
+
+
+def test_an_error_raised_by_forward_names_the_call():
+    def forward(x, y):
+        return np.tanh(x, y)  # a user's slip: y becomes tanh's output argument
+
+    with pytest.raises(TypeError, match=r"forward\(\*inputs\) raised TypeError"):
+        gradcheck(forward, lambda g: (g, None), [np.ones(2), [1.0, 2.0]])
+    with pytest.raises(ValueError, match=r"inputs\[0\] must be a rectangular array"):
+        gradcheck(np.tanh, lambda g: (g,), [[0.5, [0.5, 1.0]]])

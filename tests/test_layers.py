@@ -374,3 +374,9 @@ def test_a_built_layer_refuses_batches_of_another_shape(layer, sample, wrong):
     out = layer.forward(np.zeros((2, *sample)))
     with pytest.raises(ValueError, match=r"needs a gradient of the last forward output's shape"):
         layer.backward(np.zeros((3, *out.shape[1:])))
+
+
+def test_parameters_too_large_to_allocate_are_a_memory_error_naming_the_layer():
+    with pytest.raises(MemoryError, match=r"Dense cannot allocate its parameters for samples "
+                                          r"of shape \(3,\)"):
+        Dense(2**62).build((3,))

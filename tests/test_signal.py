@@ -428,3 +428,13 @@ def test_filter_argument_errors():
         signal.gaussian_kernel(1.0, size=0)
     with pytest.raises(TypeError, match="size"):
         signal.gaussian_kernel(1.0, size=2.5)
+
+
+@pytest.mark.parametrize("mode", ["full", "same", "valid"])
+@pytest.mark.parametrize("stride", [2**63, (1, 2**64), 10**30])
+def test_a_stride_beyond_the_output_is_one_output(mode, stride):
+    # one output along an axis reads one window, whatever the stride; the kernel
+    # must not be handed a stride that does not fit its int64 indices
+    img, ker = np.array([[0.5]]), np.array([[-2.0]])
+    np.testing.assert_array_equal(signal.correlate2d(img, ker, mode=mode, stride=stride),
+                                  [[-1.0]])

@@ -158,8 +158,17 @@ class Layer:
         self.dtype = np.dtype(dtype)
         if rng is None:
             rng = np.random.default_rng()
-        self._init_params(input_shape, rng)
-        self.grads = {k: np.zeros_like(v) for k, v in self.params.items()}
+        try:
+            self._init_params(input_shape, rng)
+            self.grads = {k: np.zeros_like(v) for k, v in self.params.items()}
+        except (MemoryError, ValueError) as exc:
+            # numpy refuses sizes beyond the address space with a ValueError
+            if isinstance(exc, ValueError) and "too big" not in str(exc):
+                raise
+            raise MemoryError(
+                f"{type(self).__name__} cannot allocate its parameters for samples of "
+                f"shape {input_shape}: {exc}"
+            ) from None
         self.input_shape = input_shape
         self.output_shape = tuple(output_shape)
         self.built = True

@@ -206,6 +206,8 @@ def mutate(draw, arr, rng):
     kind = draw(st.sampled_from(MUTATIONS))
     a = np.array(arr)
     if kind == "nonfinite":
+        if a.dtype.kind != "f":  # an integer array cannot hold NaN: the value becomes float
+            a = a.astype(np.float64)
         if a.size:
             flat = a.reshape(-1)
             for _ in range(draw(st.integers(1, 3))):
