@@ -441,7 +441,7 @@ class CategoricalCrossEntropy(Loss):
     def _arrays(y_pred, y_true, name):
         p = _pred(y_pred, name)
         check_ndim(p, name, 2, "(samples N, classes K)")
-        y = np.asarray(y_true)
+        y = as_rectangular_array(y_true, "y_true")
         if y.ndim >= 1 and y.shape[0] != p.shape[0]:
             raise ValueError(
                 f"y_true and {name} must have the same number of samples; "

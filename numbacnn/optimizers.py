@@ -32,7 +32,7 @@ import numpy as np
 
 from numbacnn._deprecation import deprecated_alias
 from numbacnn._registry import resolve
-from numbacnn._validation import check_int, check_real
+from numbacnn._validation import as_rectangular_array, check_int, check_real
 
 __all__ = [
     "Optimizer",
@@ -116,7 +116,7 @@ class Optimizer:
                     f"(updated in place); got {type(p).__name__}"
                     + (f" of dtype {p.dtype}" if isinstance(p, np.ndarray) else "")
                 )
-            g = np.asarray(grads[key])
+            g = as_rectangular_array(grads[key], f"grads[{key!r}]")
             if g.shape != p.shape:
                 raise ValueError(
                     f"grads[{key!r}] has shape {g.shape} but params[{key!r}] has "

@@ -482,3 +482,13 @@ def test_conv2d_backward_validation(g_shape, kwargs, exc, match):
 def test_conv2d_backward_operand_validation(x, w, match):
     with pytest.raises(ValueError, match=match):
         conv2d_backward(np.zeros((2, 4, 3, 3)), x, w)
+
+
+@pytest.mark.parametrize("which", ["x", "weight", "bias"])
+def test_a_ragged_operand_is_named(which):
+    from numbacnn.functional import conv2d
+
+    args = {"x": np.ones((1, 1, 3, 3)), "weight": np.ones((1, 1, 2, 2)), "bias": np.zeros(1)}
+    args[which] = [1.0, [2.0, 3.0]]
+    with pytest.raises(ValueError, match=f"{which} must be a rectangular array"):
+        conv2d(args["x"], args["weight"], args["bias"])

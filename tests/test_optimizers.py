@@ -295,3 +295,10 @@ def test_get_optimizer_errors():
         O.get_optimizer({"name": "sgd", "momentum": 0.5})
     with pytest.raises(TypeError, match="optimizer must be"):
         O.get_optimizer(0.1)
+
+
+def test_a_ragged_gradient_is_named():
+    from numbacnn.optimizers import SGD
+
+    with pytest.raises(ValueError, match=r"grads\['W'\] must be a rectangular array"):
+        SGD(eta=0.1).step({"W": np.zeros(2)}, {"W": [1.0, [2.0, 3.0]]})

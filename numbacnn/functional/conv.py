@@ -25,6 +25,7 @@ import numpy as np
 from .._validation import (
     allocate,
     as_float_array,
+    as_rectangular_array,
     check_conv_operands,
     check_ndim,
     common_float_dtype,
@@ -241,10 +242,10 @@ def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1):
     array([[11., 25.],
            [52., 91.]])
     """
-    x = np.asarray(x)
-    weight = np.asarray(weight)
+    x = as_rectangular_array(x, "x")
+    weight = as_rectangular_array(weight, "weight")
     if bias is not None:
-        bias = np.asarray(bias)
+        bias = as_rectangular_array(bias, "bias")
     check_conv_operands(x, weight, bias)
     geom = _geometry(x.shape, weight.shape, stride, padding, dilation)
     dtype = common_float_dtype(x, weight, bias)
@@ -331,9 +332,9 @@ def conv2d_backward(grad_out, x, weight, stride=1, padding=0, dilation=1):
     >>> gb
     array([4.])
     """
-    grad_out = np.asarray(grad_out)
-    x = np.asarray(x)
-    weight = np.asarray(weight)
+    grad_out = as_rectangular_array(grad_out, "grad_out")
+    x = as_rectangular_array(x, "x")
+    weight = as_rectangular_array(weight, "weight")
     check_conv_operands(x, weight)
     geom = _geometry(x.shape, weight.shape, stride, padding, dilation)
     N, F, (Ho, Wo) = x.shape[0], weight.shape[0], geom.out_size

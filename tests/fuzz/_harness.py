@@ -206,8 +206,10 @@ def mutate(draw, arr, rng):
     kind = draw(st.sampled_from(MUTATIONS))
     a = np.array(arr)
     if kind == "nonfinite":
-        if a.dtype.kind != "f":  # an integer array cannot hold NaN: the value becomes float
+        if a.dtype.kind in "biu":  # an integer array cannot hold NaN: the value becomes float
             a = a.astype(np.float64)
+        elif a.dtype.kind != "f":  # text (a model file's config): nothing to make non-finite
+            return a, kind
         if a.size:
             flat = a.reshape(-1)
             for _ in range(draw(st.integers(1, 3))):
