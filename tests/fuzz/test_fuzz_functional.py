@@ -160,13 +160,16 @@ def test_conv2d(data, problem):
             arrays["x"], arrays["weight"], arrays["bias"], **geom))
     except _TooBig:
         return  # a result too large for the oracle to hold
-    x, w = as_f64(arrays["x"]), as_f64(arrays["weight"])
-    finite = np.isfinite(x).all() and np.isfinite(w).all()
-    big = np.abs(x).max(initial=0) * np.abs(w).max(initial=0) * _bound_terms(x, w)
-    atol = sum_bound(_bound_terms(x, w), out.dtype, big) + np.finfo(out.dtype).eps * np.abs(
-        as_f64(arrays["bias"])).max(initial=0)
+    x, w, b = as_f64(arrays["x"]), as_f64(arrays["weight"]), as_f64(arrays["bias"])
+    # over the finite entries: NaN/inf positions are compared exactly by assert_close
+    big = _largest(x) * _largest(w) * _bound_terms(x, w)
+    atol = sum_bound(_bound_terms(x, w), out.dtype, big) + np.finfo(out.dtype).eps * _largest(b)
     rtol = 1e-12 if out.dtype == np.float64 else 1e-5
-    assert_close(out, exp, rtol=rtol, atol=atol if finite else 0, what="conv2d")
+    assert_close(out, exp, rtol=rtol, atol=atol, what="conv2d")
+
+
+def _largest(a):
+    return np.abs(a[np.isfinite(a)]).max(initial=0)
 
 
 @given(data=st.data(), problem=conv_problems())
@@ -189,12 +192,8 @@ def test_conv2d_backward(data, problem):
     except _TooBig:
         return  # a result too large for the oracle to hold
     g, xx, ww = (as_f64(a) for a in args)
-
-    def largest(a):  # over the finite entries: NaN/inf positions are compared exactly
-        return np.abs(a[np.isfinite(a)]).max(initial=0)
-
     terms = max(g.size, 1)
-    big = max(largest(g), 1) * max(largest(xx), largest(ww), 1) * terms
+    big = max(_largest(g), 1) * max(_largest(xx), _largest(ww), 1) * terms
     atol = sum_bound(terms, out[0].dtype, big)
     rtol = 1e-10 if out[0].dtype == np.float64 else 1e-5
     for name, a, e in zip(["grad_x", "grad_weight", "grad_bias"], out, exp, strict=True):
