@@ -492,3 +492,19 @@ def test_a_ragged_operand_is_named(which):
     args[which] = [1.0, [2.0, 3.0]]
     with pytest.raises(ValueError, match=f"{which} must be a rectangular array"):
         conv2d(args["x"], args["weight"], args["bias"])
+
+
+def test_bias_gradient_of_float32_is_summed_in_double_precision():
+    # 25,088 terms per filter: a float32 running sum drifts by about 1e-3 here;
+    # the fast kernel sums in float64 and rounds once, so it equals the rounded
+    # double-precision sum (numpy's pairwise float64 sum is the oracle)
+    from numbacnn.functional import conv2d_backward
+
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((32, 1, 28, 28)).astype(np.float32)
+    w = rng.standard_normal((10, 1, 3, 3)).astype(np.float32)
+    g = rng.standard_normal((32, 10, 28, 28)).astype(np.float32)
+    grad_b = conv2d_backward(g, x, w, padding="same")[2]
+    assert grad_b.dtype == np.float32
+    exact = g.astype(np.float64).sum(axis=(0, 2, 3))
+    np.testing.assert_array_equal(grad_b, exact.astype(np.float32))

@@ -429,9 +429,11 @@ def conv2d_grad_weight_fast(g, x, top, left, sh, sw, dh, dw, budget, grad_w, gra
     T = Ho * Wo
     CK = C * K
     L = (CK + 15) // 16 * 16  # whole SIMD vectors; the spare columns of X stay 0
-    zero = grad_b.dtype.type(0)
     for f in prange(F):
-        total = zero
+        # a float64 sum, whatever the dtype: it runs over N * Ho * Wo terms, too many
+        # for float32 to add without losing digits; it starts from 0.0 rather than
+        # from the first term times 0, which is NaN when that term is infinite
+        total = 0.0
         for n in range(N):
             for i in range(Ho):
                 for j in range(Wo):
