@@ -91,10 +91,8 @@ class Sequential:
     def add(self, layer):
         """Append a layer (before the model is built)."""
         if not isinstance(layer, Layer):
-            raise TypeError(
-                f"layer {len(self.layers)} is {layer!r}, not a numbacnn layer; use the classes "
-                "of numbacnn.layers (Conv2D, MaxPool2D, Flatten, Dense, ...)"
-            )
+            raise TypeError(f"layer {len(self.layers)} is {layer!r}, not a numbacnn layer; use "
+                            "the classes of numbacnn.layers (Conv2D, MaxPool2D, Dense, ...)")
         if self.__dict__.get("built"):
             raise RuntimeError("cannot add a layer to a model that is already built")
         if any(layer is other for other in self.layers):
@@ -209,9 +207,7 @@ class Sequential:
         return loss + self.l2_penalty(), out, params, grads, grad
 
     def loss_and_gradients(self, X, y):
-        """``(cost, grads, grad_X)`` of one training step on ``(X, y)``, without updating.
-
-        The cost includes the L2 penalty; ``grads`` are keyed as :meth:`parameters`."""
+        """``(cost with L2, grads keyed as :meth:`parameters`, grad_X)`` on ``(X, y)``; no step."""
         X, y = self._checked_data(X, y, build=True)
         cost, _, _, grads, grad_X = self._backprop(X, y)
         return cost, grads, grad_X
