@@ -207,7 +207,7 @@ class Sequential:
         return loss + self.l2_penalty(), out, params, grads, grad
 
     def loss_and_gradients(self, X, y):
-        """``(cost with L2, grads keyed as :meth:`parameters`, grad_X)`` on ``(X, y)``; no step."""
+        """``(cost, grads, grad_X)`` on ``(X, y)``: L2 included, keys of :meth:`parameters`."""
         X, y = self._checked_data(X, y, build=True)
         cost, _, _, grads, grad_X = self._backprop(X, y)
         return cost, grads, grad_X
