@@ -186,7 +186,9 @@ def test_fuzz_module(tmp_path):
     for name in sorted(calls):
         print(f"  {calls[name]:6d}  {name}")
     assert not failures, "\n".join(failures)
-    uncalled = sorted(set(COVERED.values()) - seen)
-    assert not uncalled, f"entry points the fuzz module never called: {uncalled}"
     if settings().max_examples >= settings.get_profile("fuzz").max_examples:
+        # with a few examples per property (the other profiles) not every entry point
+        # a property samples from comes up; the full budget must reach them all
+        uncalled = sorted(set(COVERED.values()) - seen)
+        assert not uncalled, f"entry points the fuzz module never called: {uncalled}"
         assert total >= FUZZ_MIN_EXAMPLES, f"only {total} fuzz examples"

@@ -433,7 +433,7 @@ def conv2d_grad_weight_fast(g, x, top, left, sh, sw, dh, dw, budget, grad_w, gra
         # a float64 sum, whatever the dtype: it runs over N * Ho * Wo terms, too many
         # for float32 to add without losing digits; it starts from 0.0 rather than
         # from the first term times 0, which is NaN when that term is infinite
-        total = 0.0
+        total = np.float64(0.0)  # not 0.0: plain Python would add float32 to it as float32
         for n in range(N):
             for i in range(Ho):
                 for j in range(Wo):
