@@ -124,3 +124,86 @@ def test_the_torch_scan_finds_imports_at_any_depth(tmp_path):
                 return importlib.import_module("torch"), __import__("numpy")
     """))
     assert [line for line, _ in _torch_imports(str(planted))] == [2, 5, 9, 10]
+
+
+# --------------------------------------------------------------------------- metadata
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def _setup_cfg():
+    import configparser
+
+    cfg = configparser.ConfigParser(interpolation=None)
+    cfg.read(os.path.join(ROOT, "setup.cfg"), encoding="utf-8")
+    return cfg
+
+
+def _lines(value):
+    return [line.strip() for line in value.strip().splitlines() if line.strip()]
+
+
+def test_the_version_is_defined_once():
+    import re
+
+    import numbacnn
+
+    assert re.fullmatch(r"\d+\.\d+\.\d+", numbacnn.__version__)
+    assert _setup_cfg()["metadata"]["version"] == "attr: numbacnn.__version__"
+    # no other file of the project spells the version out for packaging
+    with open(os.path.join(ROOT, "pyproject.toml"), encoding="utf-8") as f:
+        assert "version" not in f.read()
+
+
+def test_metadata_links_licence_and_classifiers():
+    meta = _setup_cfg()["metadata"]
+    urls = dict(line.split(" = ", 1) for line in _lines(meta["project_urls"]))
+    assert {"Source", "Documentation", "Issues", "Lecture"} <= set(urls)
+    assert all(url.startswith("https://") for url in urls.values())
+    assert "CompPhysics/MachineLearning" in urls["Lecture"]
+    assert "license" not in meta  # the free-text field would shadow the expression
+    licenses = pytest.importorskip("packaging.licenses")
+    expression = meta["license_expression"]
+    assert licenses.canonicalize_license_expression(expression) == expression == "BSD-3-Clause"
+    classifiers = _lines(meta["classifiers"])
+    # PEP 639: an expression replaces the licence classifiers (setuptools refuses both)
+    assert not [c for c in classifiers if c.startswith("License ::")]
+    assert {"Intended Audience :: Education", "Intended Audience :: Science/Research",
+            "Topic :: Education"} <= set(classifiers)
+    for path in _lines(meta["license_files"]):
+        assert os.path.isfile(os.path.join(ROOT, path)), path
+
+
+def test_the_build_requires_a_setuptools_that_writes_the_licence_expression():
+    tomllib = pytest.importorskip("tomllib")  # Python >= 3.11
+    from packaging.requirements import Requirement
+
+    with open(os.path.join(ROOT, "pyproject.toml"), "rb") as f:
+        requires = tomllib.load(f)["build-system"]["requires"]
+    setuptools = [Requirement(r) for r in requires if Requirement(r).name == "setuptools"]
+    assert len(setuptools) == 1
+    # 76.1.0 drops setup.cfg's license_expression silently; 77.0.3 writes License-Expression
+    assert not setuptools[0].specifier.contains("76.1.0")
+    assert setuptools[0].specifier.contains("77.0.3")
+
+
+def test_citation_file_agrees_with_the_package():
+    yaml = pytest.importorskip("yaml")
+    import numbacnn
+
+    with open(os.path.join(ROOT, "CITATION.cff"), encoding="utf-8") as f:
+        cff = yaml.safe_load(f)
+    assert cff["cff-version"] == "1.2.0"
+    assert {"authors", "message", "title"} <= set(cff)  # the keys CFF 1.2.0 requires
+    assert str(cff["version"]) == numbacnn.__version__
+    assert cff["license"] == _setup_cfg()["metadata"]["license_expression"]
+    lecture = cff["references"][0]
+    assert lecture["authors"][0]["family-names"] == "Hjorth-Jensen"
+
+
+def test_changelog_has_this_version_and_an_unreleased_section():
+    import numbacnn
+
+    with open(os.path.join(ROOT, "CHANGELOG.md"), encoding="utf-8") as f:
+        headings = [line for line in f if line.startswith("## ")]
+    assert headings[0].strip() == "## [Unreleased]"
+    assert any(h.startswith(f"## [{numbacnn.__version__}] - ") for h in headings)
