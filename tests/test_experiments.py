@@ -77,6 +77,36 @@ def test_result_renders_markdown_and_csv(tmp_path):
     assert no_table.table_csv() == "quantity,value\nx,1.0\n"
 
 
+def test_csv_keeps_values_with_commas_and_quotes_in_one_field():
+    import csv
+    import io
+
+    table = [{"layer": "Conv2D", "output shape": (32, 30, 30), "note": 'say "hi", twice'},
+             {"layer": "Dense", "output shape": (10,), "note": ""}]
+    text = ExperimentResult(name="t", title="T", table=table).table_csv()
+    rows = list(csv.reader(io.StringIO(text)))
+    assert rows == [["layer", "output shape", "note"],
+                    ["Conv2D", "(32, 30, 30)", 'say "hi", twice'], ["Dense", "(10,)", ""]]
+    numbers = ExperimentResult(name="n", title="N", numbers={"radius 0.5, zero input": 0.25})
+    assert list(csv.reader(io.StringIO(numbers.table_csv()))) == [
+        ["quantity", "value"], ["radius 0.5, zero input", "0.25"]]
+
+
+def test_every_committed_csv_has_the_headers_number_of_fields():
+    import csv
+    import glob
+
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    paths = sorted(glob.glob(os.path.join(root, "docs", "_generated", "experiments", "*.csv")))
+    assert len(paths) >= 9
+    for path in paths:
+        with open(path, encoding="utf-8", newline="") as f:
+            rows = list(csv.reader(f))
+        assert len(rows) >= 2, path
+        bad = [i for i, row in enumerate(rows) if len(row) != len(rows[0])]
+        assert bad == [], f"{os.path.basename(path)}: rows {bad} differ from the header"
+
+
 def test_every_experiment_is_registered():
     assert list(EXPERIMENTS) == [
         "digits_grid_search", "lecture_cnn_mnist", "small_cnn_mnist", "fashion_mnist",

@@ -10,6 +10,8 @@ Figures are built on :class:`matplotlib.figure.Figure` directly, never through
 display.
 """
 
+import csv
+import io
 import math
 import os
 import time
@@ -118,14 +120,22 @@ class ExperimentResult:
         return "\n".join(out)
 
     def table_csv(self):
-        """The table as CSV text (numbers, then the table rows if any)."""
+        """The table as CSV text: the table's rows if there is a table, else the numbers.
+
+        Written by the :mod:`csv` module, so a value holding a comma or a quote (a
+        shape such as ``(32, 30, 30)``, a label) is quoted and stays one field; lines
+        end in ``\\n``.
+        """
+        out = io.StringIO()
+        writer = csv.writer(out, lineterminator="\n")
         if self.table:
             keys = list(self.table[0])
-            rows = [",".join(keys)]
-            rows += [",".join(str(r.get(k, "")) for k in keys) for r in self.table]
+            writer.writerow(keys)
+            writer.writerows([r.get(k, "") for k in keys] for r in self.table)
         else:
-            rows = ["quantity,value"] + [f"{k},{v}" for k, v in self.numbers.items()]
-        return "\n".join(rows) + "\n"
+            writer.writerow(["quantity", "value"])
+            writer.writerows(self.numbers.items())
+        return out.getvalue()
 
 
 class Timer:
