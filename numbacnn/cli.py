@@ -42,6 +42,16 @@ class _UsageError(Exception):
     pass
 
 
+class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
+    """Appends ``(default: ...)`` to each option's help, except where that would read
+    ``None`` or ``False``: those options say in their help what happens without them."""
+
+    def _get_help_string(self, action):
+        if action.default is None or action.nargs == 0:
+            return action.help
+        return super()._get_help_string(action)
+
+
 def build_model(name, n_classes, l2=0.0, optimizer=None, seed=None, *, lmbd=None):
     """The named architecture as an unbuilt :class:`numbacnn.Sequential`.
 
@@ -77,7 +87,17 @@ def _load(dataset, path):
             raise _UsageError("--data-path is not used with --dataset digits")
         data = datasets.load_digits_images()
     elif dataset == "fashion-mnist":
-        data = datasets.load_fashion_mnist(path=path)
+        if path:
+            data = datasets.load_fashion_mnist(path=path)
+        else:
+            from .datasets import _images
+
+            try:
+                data = datasets.load_fashion_mnist()
+            except FileNotFoundError:
+                # the library's advice names its keyword path=; here it is a flag
+                raise FileNotFoundError(_images._fashion_mnist_missing(
+                    _images.FASHION_MNIST_PATH, "point --data-path at")) from None
     elif dataset == "cifar10":
         if not path:
             raise _UsageError("--dataset cifar10 needs --data-path (a cifar-10-batches-py folder)")
@@ -112,13 +132,19 @@ def _parser():
         help="train a model and report test accuracy and the confusion matrix",
         description="Train a named model on a named dataset; print held-out accuracy "
         "and the confusion matrix.",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        formatter_class=_HelpFormatter,
     )
     train.add_argument("--model", default="lecture", help=f"one of {', '.join(MODELS)}")
     train.add_argument("--dataset", default="mnist", help=f"one of {', '.join(DATASETS)}")
-    train.add_argument("--data-path", default=None, help="folder or file of MNIST-style idx data")
-    train.add_argument("--epochs", type=int, default=5)
-    train.add_argument("--batch-size", type=int, default=64)
+    train.add_argument(
+        "--data-path", default=None,
+        help="folder of the dataset's files (idx files for mnist and fashion-mnist, "
+        "cifar-10-batches-py for cifar10) (default: the bundled MNIST; Fashion-MNIST from "
+        "the Debian package's folder)",
+    )
+    train.add_argument("--epochs", type=int, default=5, help="passes over the training set")
+    train.add_argument("--batch-size", type=int, default=64,
+                       help="samples per gradient step")
     train.add_argument(
         "--optimizer", default="adam",
         help="sgd, momentum, adagrad, adagrad_momentum, rmsprop or adam",
@@ -128,12 +154,25 @@ def _parser():
         "--l2", type=float, default=0.0,
         help="L2 regularisation strength: penalty l2/2 * ||W||^2 on every weight",
     )
-    train.add_argument("--lmbd", type=float, default=None, help="deprecated name of --l2")
-    train.add_argument("--seed", type=int, default=0)
+    train.add_argument("--lmbd", type=float, default=None,
+                       help="deprecated name of --l2 (default: not given)")
+    train.add_argument(
+        "--seed", type=int, default=0,
+        help="seed of the weight initialisation, the batch order and the train/test split",
+    )
     train.add_argument("--test-size", type=float, default=0.25, help="held-out fraction")
-    train.add_argument("--limit", type=int, default=None, help="use only the first N samples")
-    train.add_argument("--save", default=None, help="write the trained model to this .npz file")
-    train.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    train.add_argument("--limit", type=int, default=None,
+                       help="use only the first N samples (default: all of them)")
+    train.add_argument("--save", default=None,
+                       help="write the trained model to this .npz file (default: not saved)")
+    output = train.add_mutually_exclusive_group()
+    output.add_argument(
+        "--verbose", type=int, choices=(0, 1, 2), default=1,
+        help="training output on stderr: 0 none, 1 a progress bar per epoch, "
+        "2 one line per epoch (for logs)",
+    )
+    output.add_argument("-q", "--quiet", action="store_true",
+                        help="no progress bar (the same as --verbose 0)")
     return parser
 
 
@@ -186,7 +225,7 @@ def _train(args):
     start = time.perf_counter()
     history = model.fit(
         X_train, y_train, epochs=args.epochs, batch_size=args.batch_size,
-        verbose=0 if args.quiet else 1,
+        verbose=0 if args.quiet else args.verbose,
     )
     seconds = time.perf_counter() - start
     pred = model.predict(X_test)

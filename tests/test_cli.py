@@ -2,6 +2,7 @@
 
 import gzip
 import os
+import re
 import subprocess
 import sys
 
@@ -167,3 +168,67 @@ def test_a_diverging_run_says_where_it_stopped(capsys):
     assert code == 0
     out = capsys.readouterr().out
     assert "(stopped: training stopped at epoch" in out and "not applied" in out
+
+
+def _train_help(capsys):
+    with pytest.raises(SystemExit) as info:
+        main(["train", "--help"])
+    assert info.value.code == 0
+    return capsys.readouterr().out
+
+
+def _option_blocks(text):
+    """``{option: its help, on one line}`` from argparse's help text."""
+    blocks, current = {}, None
+    for line in text.split("options:", 1)[1].splitlines():
+        if line.startswith("  -"):
+            flags = line.strip().split("  ")[0]  # "-q, --quiet" or "--epochs EPOCHS"
+            current = re.findall(r"(?<![\w-])--?[a-z][\w-]*", flags)[-1]
+            blocks[current] = line
+        elif current is not None:
+            blocks[current] += " " + line
+    return {k: " ".join(v.split()) for k, v in blocks.items()}
+
+
+def test_help_names_every_options_default(capsys):
+    from numbacnn.cli import _parser
+
+    train = _parser()._subparsers._group_actions[0].choices["train"]
+    options = [a for a in train._actions if a.option_strings and a.dest != "help"]
+    blocks = _option_blocks(_train_help(capsys))
+    assert set(blocks) == {"--help"} | {a.option_strings[-1] for a in options}
+    for action in options:
+        block = blocks[action.option_strings[-1]]
+        assert action.help, block
+        if action.nargs == 0:  # a switch: off unless given
+            continue
+        assert "(default: " in block, block
+        if action.default not in (None, False):
+            assert f"(default: {action.default})" in block, block
+    for option in ("--epochs", "--batch-size", "--seed"):
+        words = blocks[option].split(maxsplit=2)[2]  # past the flag and its metavar
+        assert len(words.split("(default:")[0].split()) >= 2  # says what the number is
+
+
+def test_verbose_two_prints_one_line_per_epoch(capsys):
+    assert main(["train", "--dataset", "digits", "--limit", "60", "--epochs", "2",
+                 "--batch-size", "16", "--verbose", "2"]) == 0
+    err = capsys.readouterr().err
+    lines = err.splitlines()
+    assert [line.split(":")[0] for line in lines] == ["epoch 1", "epoch 2"]
+    assert all("loss: " in line and "accuracy: " in line for line in lines)
+    assert "\r" not in err  # no progress bar
+    with pytest.raises(SystemExit):
+        main(["train", "--verbose", "2", "-q"])  # one or the other
+    assert "not allowed with" in capsys.readouterr().err
+
+
+def test_missing_fashion_mnist_names_the_flag(monkeypatch, tmp_path, capsys):
+    from numbacnn.datasets import _images
+
+    monkeypatch.setattr(_images, "FASHION_MNIST_PATH", str(tmp_path / "not-installed"))
+    assert main(["train", "--dataset", "fashion-mnist", *TINY]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "not-installed" in err
+    assert "--data-path" in err and "path=" not in err.replace("--data-path", "")
+    assert "apt-get install dataset-fashion-mnist" in err

@@ -271,12 +271,18 @@ def load_fashion_mnist(path=None, split="test"):
         return _load_idx_folder(folder, split)
     except FileNotFoundError as exc:
         if path is None:
-            raise FileNotFoundError(
-                f"Fashion-MNIST not found in {folder}: install the Debian package "
-                f"dataset-fashion-mnist (apt-get install dataset-fashion-mnist) or pass "
-                f"path= to a folder with its idx files"
-            ) from None
+            raise FileNotFoundError(_fashion_mnist_missing(folder, "pass path= to")) from None
         raise exc
+
+
+def _fashion_mnist_missing(folder, how):
+    """What to do when Fashion-MNIST is not in ``folder``; ``how`` names the way to
+    give a folder where the message is read (``path=`` here, ``--data-path`` in the CLI)."""
+    return (
+        f"Fashion-MNIST not found in {folder}: install the Debian package "
+        f"dataset-fashion-mnist (apt-get install dataset-fashion-mnist) or {how} "
+        f"a folder with its idx files"
+    )
 
 
 class _ArrayOnlyUnpickler(pickle.Unpickler):
