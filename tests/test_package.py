@@ -207,3 +207,14 @@ def test_changelog_has_this_version_and_an_unreleased_section():
         headings = [line for line in f if line.startswith("## ")]
     assert headings[0].strip() == "## [Unreleased]"
     assert any(h.startswith(f"## [{numbacnn.__version__}] - ") for h in headings)
+
+
+def test_the_wheel_smoke_test_refuses_the_source_tree(tmp_path):
+    # tox -e wheel runs tools/smoke_wheel.py against the installed wheel; given the source
+    # tree's numbacnn instead, it must fail before testing the wrong copy
+    env = dict(os.environ, PYTHONPATH=ROOT)
+    proc = subprocess.run([sys.executable, os.path.join(ROOT, "tools", "smoke_wheel.py"), ROOT],
+                          cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 1
+    assert "FAILED  numbacnn imported from" in proc.stdout
+    assert "not the installed wheel: nothing else checked" in proc.stderr
