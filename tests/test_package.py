@@ -2,6 +2,7 @@
 
 import json
 import os
+import re
 import subprocess
 import sys
 import textwrap
@@ -143,8 +144,6 @@ def _lines(value):
 
 
 def test_the_version_is_defined_once():
-    import re
-
     import numbacnn
 
     assert re.fullmatch(r"\d+\.\d+\.\d+", numbacnn.__version__)
@@ -218,3 +217,40 @@ def test_the_wheel_smoke_test_refuses_the_source_tree(tmp_path):
     assert proc.returncode == 1
     assert "FAILED  numbacnn imported from" in proc.stdout
     assert "not the installed wheel: nothing else checked" in proc.stderr
+
+
+# a command a README tells a reader to type -> the package that provides it
+_COMMANDS = {"python3 -m pytest": "pytest", "jupyter lab": "jupyterlab",
+             "jupytext --": "jupytext", "nbstripout --": "nbstripout"}
+
+
+@pytest.mark.parametrize("readme", ["README.md", "notebooks/README.md"])
+def test_every_tool_a_readme_asks_for_comes_with_an_extra_it_installs(readme):
+    from packaging.requirements import Requirement
+
+    extras = {name: {Requirement(r).name for r in _lines(value) if not r.startswith("#")}
+              for name, value in _setup_cfg()["options.extras_require"].items()}
+    with open(os.path.join(ROOT, readme), encoding="utf-8") as f:
+        text = f.read()
+    installed = set(re.findall(r'pip install -e "?\.\[(\w+)\]', text))
+    used = [pkg for command, pkg in _COMMANDS.items() if command in text]
+    assert used, "the check found no command to check"
+    for pkg in used:
+        assert any(pkg in extras[name] for name in installed), (
+            f"{readme} uses {pkg} but installs only the extras {sorted(installed)}")
+
+
+def test_readme_opens_with_the_two_commands_and_warns_before_the_tox_run():
+    with open(os.path.join(ROOT, "README.md"), encoding="utf-8") as f:
+        text = f.read()
+    first_block = text.split("```bash\n", 1)[1].split("```", 1)[0].splitlines()
+    assert text.index("```bash") < text.index("\n\n", len("# numbacnn\n"))  # nothing before it
+    assert [line.split("#")[0].split() for line in first_block] == [
+        "python3 -m pip install -e . && python3 -m numbacnn train".split(),
+        "python3 -m pip install tox && python3 -m tox".split()]
+    # the lecture, linked to the public course repository and named by file
+    assert "https://github.com/CompPhysics/MachineLearning" in text
+    assert "doc/src/week45/week45.do.txt" in text
+    # what the full tox run costs, and that its docs env installs a browser system-wide
+    assert re.search(r"\d+(-\d+)? minutes", text) and re.search(r"\d+(\.\d+)? GB", text)
+    assert "tools/ensure-chromium.sh" in text and "system-wide" in text
