@@ -18,6 +18,7 @@ import json
 import os
 import subprocess
 import sys
+import sysconfig
 
 FAILURES = []
 
@@ -32,8 +33,12 @@ def installed_from_a_wheel(source_root):
     import numbacnn
 
     where = os.path.realpath(os.path.dirname(numbacnn.__file__))
-    check(not where.startswith(os.path.realpath(source_root) + os.sep),
-          f"numbacnn imported from {where}, outside the source tree {source_root}")
+    site = os.path.realpath(sysconfig.get_paths()["purelib"])
+    # (tox's envs may live inside the source tree, so "outside" means not its numbacnn/)
+    check(where == os.path.join(site, "numbacnn")
+          and where != os.path.realpath(os.path.join(source_root, "numbacnn")),
+          f"numbacnn imported from {where}: this environment's site-packages, not the "
+          f"source tree {source_root}")
     dist = importlib.metadata.distribution("numbacnn")
     origin = json.loads(dist.read_text("direct_url.json") or "{}")
     check(origin.get("url", "").endswith(".whl") and "dir_info" not in origin,
