@@ -136,8 +136,8 @@ for fig in sine.figures.values():
 # position and velocity, $\dot x = v$ and $\dot v = F - \gamma v - x$. The lecture
 # leaves $F$ unspecified and only discretises the velocity; to have a trajectory we
 # choose the force ourselves, $F(t) = \cos(\omega t)$ (the choice of
-# `numbacnn.datasets.damped_oscillator`), and step both equations. The explicit Euler method advances them by a
-# step $\Delta t$:
+# `numbacnn.datasets.damped_oscillator`), and step both equations. The explicit
+# Euler method advances them by a step $\Delta t$:
 #
 # $$
 # \begin{pmatrix} x_{i+1} \\ v_{i+1} \end{pmatrix}

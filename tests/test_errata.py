@@ -1,8 +1,9 @@
 """docs/errata.rst against the lecture: every cited line holds what the page quotes.
 
-The page cites the lecture's DocOnce source by line number.  ``CITED`` maps each
-citation (a line, or a range ``a--b``) to snippets that must occur on that line
-or within that range; a citation on the page that is missing here fails
+The page (and the two other pages that cite lines, ``OTHER_PAGES``) cites the
+lecture's DocOnce source by line number.  ``CITED`` maps each citation (a line,
+or a range ``a--b``) to snippets that must occur on that line or within that
+range; a citation on a page that is missing here fails
 ``test_every_citation_on_the_page_is_checked``, so no line number goes unchecked.
 The lecture itself is not part of the repository: the tests that read it look for
 it in the environment variable ``NUMBACNN_LECTURE`` (or the shared reference
@@ -21,6 +22,8 @@ from numbacnn import activations as A
 
 ROOT = Path(__file__).resolve().parents[1]
 ERRATA = ROOT / "docs" / "errata.rst"
+OTHER_PAGES = [ROOT / "docs" / "lecture-examples.rst",
+               ROOT / "docs" / "theory" / "learning-rnns.rst"]
 _CANDIDATES = [
     os.environ.get("NUMBACNN_LECTURE", ""),
     "/work/shared/reference/week45-cnn-rnn-lecture.do.txt",
@@ -68,7 +71,8 @@ CITED = {
     "1454--1457": ["delta_term_next = act_derivative(delta_term_next)"],
     "2287--2288": ["delta_term_next = act_derivative(delta_term_next)"],
     "942--944": ["valued_at_z = act_func_derivative(a)", "valued at z"],
-    "1491--1504": ["for fmap in range(self.feature_maps):", "delta_term[img, chin, h, w] = np.sum("],
+    "1491--1504": ["for fmap in range(self.feature_maps):",
+                   "delta_term[img, chin, h, w] = np.sum("],
     "1508--1525": ["for k_x in range(self.kernel_height):",
                    "gradient_kernel[chin, fmap, k_x, k_y] = np.sum(", "img,\n", "h : h +"],
     "1527": ["self.kernel -= gradient_kernel"],
@@ -116,15 +120,28 @@ CITED = {
     "3511--3513": ["np.repeat(test[-1,],step)", "np.repeat(train[-1,],step)"],
     "996--1084": ["$6 \\times 6$", "5 & 5.78 & 7 & 6.44", "4.44 & 4.78 & 5.56 & 4"],
     "1210--1213": ["cross-correlation"],
+    # docs/lecture-examples.rst
+    "297--456": ["datasets.load_digits()", "layers.Conv2D(n_filters, (receptive_field",
+                 "eta_vals = np.logspace(-5, 1, 7)", "sns.heatmap(test_accuracy"],
+    "463--580": ["The CIFAR01 data set", "layers.Conv2D(32, (3, 3)",
+                 "from_logits=True", "epochs=10"],
+    "3474--3537": ["np.sin(0.02*t)+2*np.random.rand(N)", "SimpleRNN(units=32",
+                   "optimizer='rmsprop'", "epochs=100, batch_size=16"],
+    # docs/theory/learning-rnns.rst
+    "3745--3755": ["exploding or vanishing gradients", "initializing the weights very carefully",
+                   "long-range dependencies"],
+    "3865--3870": ["Four effective ways to learn an RNN", "Long Short Term Memory",
+                   "Hessian Free Optimization", "Echo State Networks",
+                   "Good initialization with momentum"],
 }
 
 _CELL = re.compile(r"^   \* - ([0-9][0-9 ,\-vs]*)$", re.M)
 _INLINE = re.compile(r"\blines? ([0-9]+(?:--[0-9]+)?(?:,\s+[0-9]+(?:--[0-9]+)?)*)")
 
 
-def page_citations(text):
-    """Every single line or range the page cites, in the table cells and in its prose."""
-    groups = _CELL.findall(text) + _INLINE.findall(text)
+def page_citations(text, cells=True):
+    """Every single line or range a page cites, in the table cells and in its prose."""
+    groups = (_CELL.findall(text) if cells else []) + _INLINE.findall(text)
     found = set()
     for group in groups:
         for part in re.split(r",\s*|\s+vs\s+", group.strip()):
@@ -162,6 +179,11 @@ def test_page_citations_are_found_by_the_parser():
 def test_every_citation_on_the_page_is_checked():
     missing = sorted(page_citations(ERRATA.read_text()) - set(CITED), key=lambda c: _span(c))
     assert not missing, f"docs/errata.rst cites lines that CITED does not check: {missing}"
+    for page in OTHER_PAGES:
+        cites = page_citations(page.read_text(), cells=False)
+        assert cites, page               # each of them does cite the lecture
+        missing = sorted(cites - set(CITED), key=lambda c: _span(c))
+        assert not missing, f"{page.name} cites lines that CITED does not check: {missing}"
 
 
 def test_page_names_this_version_of_the_lecture(lecture_lines):

@@ -9,7 +9,6 @@ the sums are checked against ``numbacnn.functional.rnn_backward``.
 
 import matplotlib.pyplot as plt
 import numpy as np
-
 from _unrolled import ROW, T, W, X, arrow, node, run
 
 res = run()

@@ -6,9 +6,8 @@ of ``_unrolled.py``.
 """
 
 import matplotlib.pyplot as plt
-from matplotlib.patches import FancyArrowPatch
-
 from _unrolled import ROW, B, T, U, V, W, X, arrow, axes, node, run
+from matplotlib.patches import FancyArrowPatch
 
 res = run()
 fig, ax = axes(12.5, 5.4)
