@@ -312,7 +312,8 @@ def _copy_mathjax(app):
 
 
 # ---------------------------------------------------------------- figures -----
-# Diagrams drawn by scripts in docs/figures/ at build time (``.. plot:: /figures/x.py``):
+# Diagrams drawn by scripts in docs/figures/ at build time (``.. plot:: figures/x.py``,
+# a path relative to docs/):
 # one PNG each, no links to other formats; the scripts import numbacnn from ROOT.
 plot_formats = [("png", 110)]
 plot_html_show_formats = False
