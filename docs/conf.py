@@ -50,6 +50,7 @@ extensions = [
     "sphinx.ext.viewcode",
     "numpydoc",
     "myst_nb",
+    "matplotlib.sphinxext.plot_directive",
 ]
 
 exclude_patterns = ["_build", "_generated", "_autogen", "**.ipynb_checkpoints", "README.md"]
@@ -311,6 +312,14 @@ def _copy_mathjax(app):
 
 
 # ---------------------------------------------------------------- figures -----
+# Diagrams drawn by scripts in docs/figures/ at build time (``.. plot:: figures/x.py``,
+# a path relative to docs/):
+# one PNG each, no links to other formats; the scripts import numbacnn from ROOT.
+plot_formats = [("png", 110)]
+plot_html_show_formats = False
+plot_html_show_source_link = True
+plot_rcparams = {"savefig.bbox": "tight"}
+
 AUTOGEN = DOCS / "_autogen"
 _FIGURE_SOURCES = [
     "numbacnn/experiments/sequences.py",

@@ -260,9 +260,12 @@ print("FFT beats the direct loop from k =", faster[0] if faster else "(not here)
 #   overtakes the direct method once the kernel is large enough (the printout
 #   above says where, on this machine). A separable kernel, filtered as two 1-D
 #   passes, is usually cheaper still; the FFT is the tool for large kernels that do
-#   not separate. The lecture calls the FFT the quickest method outright; for the
-#   $3\times3$ kernels of a typical CNN it is the slowest here, which is why CNN
-#   libraries use direct (or matrix-multiplication) convolution.
+#   not separate. The lecture finds the FFT quickest for its photograph, and adds a
+#   caution: for small images one of the other methods may be faster, because
+#   transforming the image and the kernel and transforming back costs time of its
+#   own. The kernel-size axis shows the same overhead: for the $3\times3$ kernels
+#   of a typical CNN the FFT is the slowest method here, which is why CNN libraries
+#   use direct (or matrix-multiplication) convolution.
 # * For a fixed kernel every method scales with the number of pixels (a slope of one
 #   on the log-log plot); the FFT adds a slowly growing logarithm.
 # * The lecture's pure-Python loops take seconds for one small image; compiled loops

@@ -181,8 +181,9 @@ plt.show()
 #
 # ## What compilation buys
 #
-# The lecture's CNN code loops over images, channels and pixels in Python and
-# notes that one $128\times128$ image takes 20 to 30 seconds. The cell below
+# The lecture's CNN code loops over images, channels and pixels in Python, and
+# the lecture remarks that its naive convolution takes about 20 to 30 seconds for a
+# single image (it does not say how large). The cell below
 # writes that style out for the first layer of the small CNN (32 filters of
 # $3\times3$ over a batch of images: one windowed product per output pixel) and
 # times it against `numbacnn.functional.conv2d`, which runs the same loops

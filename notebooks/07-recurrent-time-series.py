@@ -14,15 +14,17 @@
 #
 # A recurrent network reads a sequence one step at a time and carries a hidden state
 # from step to step, $h^{(t)} = \tanh(U x^{(t)} + W h^{(t-1)} + b)$, with an output
-# $y^{(t)} = V h^{(t)} + c$ read off the state. The lecture's two time-series examples
-# are the subject here:
+# $y^{(t)} = V h^{(t)} + c$ read off the state. Two time series are the subject here:
 #
-# 1. a **noisy sine**, where a small RNN predicts the next value from the last four,
-#    and where the honest question is whether it beats simple baselines;
-# 2. a **damped, driven oscillator**, whose numerical integration is itself a
-#    recurrence: the lecture's Euler step *is* an RNN with particular weights, and
-#    RNN, LSTM and GRU networks can learn the step from data and then run on their
-#    own predictions.
+# 1. the lecture's **noisy sine** (its one trained RNN example), where a small RNN
+#    predicts the next value from the last four, and where the honest question is
+#    whether it beats simple baselines;
+# 2. a **damped, driven oscillator**. The lecture uses it only on paper, to motivate
+#    the recurrence: it writes the equation with an unspecified force $F(t)$, takes
+#    one Euler step for the velocity and reads it as an RNN step, with no code and no
+#    training. Here we pick a force, check that the Euler step *is* an RNN with
+#    particular weights, and then go beyond the lecture: RNN, LSTM and GRU networks
+#    learn the step from data and run on their own predictions.
 
 # %%
 import os
@@ -128,11 +130,14 @@ for fig in sine.figures.values():
 #
 # ## Part 2: the oscillator as a recurrence
 #
-# The lecture's second example is the damped oscillator driven by a periodic
-# force, $\ddot x + \gamma \dot x + x = F(t)$ with $F(t) = \cos(\omega t)$, written as
-# two first-order equations for position and velocity, $\dot x = v$ and
-# $\dot v = F - \gamma v - x$. The explicit Euler method advances them by a step
-# $\Delta t$:
+# The lecture's differential equation is the damped oscillator driven by an external
+# force, $\ddot x + \gamma \dot x + x = F(t)$ (the lecture calls the damping $\eta$,
+# a letter we keep for the learning rate), written as two first-order equations for
+# position and velocity, $\dot x = v$ and $\dot v = F - \gamma v - x$. The lecture
+# leaves $F$ unspecified and only discretises the velocity; to have a trajectory we
+# choose the force ourselves, $F(t) = \cos(\omega t)$ (the choice of
+# `numbacnn.datasets.damped_oscillator`), and step both equations. The explicit
+# Euler method advances them by a step $\Delta t$:
 #
 # $$
 # \begin{pmatrix} x_{i+1} \\ v_{i+1} \end{pmatrix}

@@ -505,10 +505,12 @@ class Adam(Optimizer):
     factors stay at :math:`1/(1-\rho) = 10` and :math:`1/(1-\rho_2) = 1000`
     for every mini-batch: right for the first one only, and once the moments
     have warmed up every step is :math:`10/\sqrt{1000} \approx 0.32` times
-    Adam's.  In later epochs the factors are :math:`\approx 1` although the
-    moments were just zeroed, so each epoch opens with steps of about
-    :math:`(1-\rho)/\sqrt{1-\rho_2} \approx 3.2\,\eta` in every coordinate,
-    whatever the scale of its gradient.  Zeroing :math:`s` also throws away the
+    Adam's.  In epoch :math:`e` the factors are :math:`1/(1-\rho^e)` and
+    :math:`1/(1-\rho_2^e)` for moments that were just zeroed, so for a
+    constant gradient each epoch opens with a step of :math:`0.74\,\eta`
+    (:math:`e = 2`), :math:`0.48\,\eta` (:math:`e = 10`), :math:`0.98\,\eta`
+    (:math:`e = 100`), tending to :math:`(1-\rho)/\sqrt{1-\rho_2} \approx 3.2\,\eta`
+    only after thousands of epochs.  Zeroing :math:`s` also throws away the
     per-parameter scale that Adam spends the epoch estimating.  Here the state
     persists until :meth:`reset` is called for a new training run.
 

@@ -68,6 +68,20 @@ def test_lecture_bug_derivative_of_output_differs():
     np.testing.assert_allclose(A.sigmoid.derivative(z), s * (1 - s), rtol=1e-14)
 
 
+
+def test_derivatives_through_the_output():
+    # sigma' = a (1 - a), tanh' = 1 - a^2 and ReLU' = [a > 0] with a = f(z): the form the
+    # recurrent kernels use, since they keep the outputs h and not the pre-activations
+    z = _z(seed=7)
+    for act, through_output in [(A.sigmoid, lambda a: a * (1 - a)),
+                                (A.tanh, lambda a: 1 - a * a),
+                                (A.relu, lambda a: (a > 0).astype(float))]:
+        np.testing.assert_allclose(act.derivative(z), through_output(act(z)), rtol=1e-12,
+                                   atol=1e-15, err_msg=act.name)
+    # the sigmoid's derivative written as e^-z / (1 + e^-z)^2, before simplifying
+    np.testing.assert_allclose(A.sigmoid.derivative(z), np.exp(-z) / (1 + np.exp(-z)) ** 2,
+                               rtol=1e-12)
+
 @pytest.mark.parametrize("axis", [-1, 0, 1])
 def test_softmax_forward_and_backward_vs_autograd(axis):
     z = _z((3, 4), seed=4)

@@ -213,6 +213,24 @@ def test_labels_to_onehot():
     assert L.labels_to_onehot([1], 2, dtype=np.float32).dtype == np.float32
 
 
+def test_lecture_costs_and_their_averaging():
+    # The lecture's three costs, written out as it defines them (1e-9 inside the logs):
+    # CostOLS and CostLogReg divide by the rows N, CostCrossEntropy by target.size = N K.
+    N, K = 6, 4
+    z = RNG.normal(size=(N, K))
+    y = RNG.integers(0, K, size=N)
+    Y = np.eye(K)[y]
+    p = softmax(z)
+    lecture_ce = -np.sum(Y * np.log(p + 1e-9)) / Y.size
+    ours = L.CategoricalCrossEntropy()(p, y)
+    assert lecture_ce == pytest.approx(ours / K, rel=1e-7)
+    q = sigmoid(z[:, :1])
+    t = (y[:, None] % 2).astype(float)
+    lecture_logreg = -np.sum(t * np.log(q + 1e-9) + (1 - t) * np.log(1 - q + 1e-9)) / N
+    assert lecture_logreg == pytest.approx(L.BinaryCrossEntropy()(q, t), rel=1e-7)
+    lecture_ols = np.sum((t - q) ** 2) / N
+    assert lecture_ols == pytest.approx(L.MeanSquaredError()(q, t), rel=1e-14)
+
 # ---------------------------------------------------------------- fusing, registry
 def test_fused_activation_is_type_based():
     cce, bce, mse = L.CategoricalCrossEntropy(), L.BinaryCrossEntropy(), L.MeanSquaredError()

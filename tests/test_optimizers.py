@@ -126,24 +126,96 @@ def test_grads_untouched_and_reset(opt, formula, hyper):
     np.testing.assert_array_equal(W2, first)  # after reset: a fresh first step
 
 
-def test_adam_is_not_reset_between_calls():
-    # Ten steps with a constant gradient: bias correction makes m_hat == g exactly and
-    # s_hat == g^2, so each step is eta*g/(|g|+delta); a per-epoch reset would not change
-    # this, but a counter that does not advance (the lecture's epoch counter) would.
+def _adam_by_hand(model, X, y, epochs, steps, counter):
+    """Adam written out here, stepping ``model`` on ``(X, y)`` ``steps`` times per epoch.
+
+    ``counter="steps"``: textbook Adam, moments and step count kept for the whole run.
+    ``counter="epoch"``: the lecture's scheduler, whose ``reset()`` after every epoch
+    zeroes both moments and raises the counter it uses as t, so t is the epoch number.
+    ``counter="restart"``: a per-epoch reset done "right": moments and step count zeroed.
+    """
+    rho, rho2, eta, delta = 0.9, 0.999, 0.05, 1e-8
+    m, s, t = {}, {}, 0
+    for epoch in range(1, epochs + 1):
+        if counter != "steps":
+            m, s, t = {}, {}, 0
+        for _ in range(steps):
+            t += 1
+            tc = epoch if counter == "epoch" else t
+            _, grads, _ = model.loss_and_gradients(X, y)
+            for key, p in model.parameters().items():
+                g = grads[key]
+                m[key] = rho * m.get(key, 0.0) + (1 - rho) * g
+                s[key] = rho2 * s.get(key, 0.0) + (1 - rho2) * g * g
+                m_hat = m[key] / (1 - rho**tc)
+                s_hat = s[key] / (1 - rho2**tc)
+                p -= eta * m_hat / (np.sqrt(s_hat) + delta)
+    return [w.copy() for w in model.parameters().values()]
+
+
+def test_adam_is_not_reset_between_epochs():
+    # Train through Sequential.fit for 3 epochs of 2 mini-batches.  Every sample is the
+    # same, so every mini-batch has the same gradient whatever the shuffled order, and
+    # the run can be replayed exactly by hand.  fit's weights must be textbook Adam's
+    # with one continuous step count (6 steps), and far from both per-epoch resets.
+    from numbacnn import Sequential
+    from numbacnn.layers import Dense
+
+    X = np.tile([[0.5, -1.0, 2.0]], (4, 1))
+    y = np.tile([[1.0, -2.0]], (4, 1))
+
+    def model():
+        return Sequential([Dense(2, activation="tanh")], loss="mse",
+                          optimizer=O.Adam(eta=0.05), seed=3)
+
+    trained = model()
+    trained.fit(X, y, epochs=3, batch_size=2, verbose=0)
+    assert all(st["t"] == 6 for st in trained.optimizer.state.values())
+    results = {}
+    for counter in ("steps", "epoch", "restart"):
+        replay = model()
+        replay.build(X.shape[1:])
+        results[counter] = _adam_by_hand(replay, X[:2], y[:2], epochs=3, steps=2,
+                                         counter=counter)
+    weights = trained.get_weights()
+    for ours, textbook in zip(weights, results["steps"], strict=True):
+        np.testing.assert_allclose(ours, textbook, rtol=1e-10, atol=1e-12)
+    for variant in ("epoch", "restart"):
+        gap = max(np.max(np.abs(a - b)) for a, b in zip(weights, results[variant], strict=True))
+        assert gap > 1e-3, (variant, gap)
+
+
+def test_lecture_epoch_counter_steps_further_for_a_constant_gradient():
+    # Ten steps of a constant gradient within one epoch.  Textbook Adam: the bias
+    # correction makes m_hat = g and s_hat = g^2 exactly, so each step is eta * sign(g)
+    # and W ends at -10 eta sign(g) = -0.100.  The lecture's counter stays at 1 within
+    # the epoch, so the correction is 1/(1 - rho) and 1/(1 - rho2) at every step: the
+    # steps grow to about 2 eta and W ends at -0.175, larger steps, not smaller.
     opt = O.Adam(eta=0.01, rho=0.9, rho2=0.999)
     W = np.zeros(3)
     g = np.array([2.0, -0.5, 1e-3])
     for _ in range(10):
         opt.step({"W": W}, {"W": g})
     np.testing.assert_allclose(W, -10 * 0.01 * g / (np.abs(g) + 1e-8), rtol=1e-10)
-    # the lecture's variant: t stuck at 1 within an epoch gives smaller steps
-    m = s = 0.0
-    w_lecture = 0.0
-    for _ in range(10):
-        m = 0.9 * m + 0.1 * 2.0
-        s = 0.999 * s + 0.001 * 4.0
-        w_lecture -= 0.01 * (m / 0.1) / math.sqrt(s / 0.001 + 1e-8)
-    assert abs(w_lecture - W[0]) > 1e-3
+    k = np.arange(1, 11)
+    lecture_steps = 0.01 * (1 - 0.9**k) / 0.1 / np.sqrt((1 - 0.999**k) / 0.001)
+    assert lecture_steps.max() > 2 * 0.01 > 0.01 > lecture_steps.min()
+    assert -lecture_steps.sum() == pytest.approx(-0.175, abs=5e-4)
+    assert W[0] == pytest.approx(-0.100, abs=1e-9)
+
+
+def test_first_step_of_each_epoch_under_the_lecture_reset():
+    # After the lecture's reset the moments are zero and the counter is the epoch e, so
+    # the first step of epoch e for a constant gradient is eta * f(e) with
+    # f(e) = [(1 - rho)/(1 - rho^e)] / sqrt[(1 - rho2)/(1 - rho2^e)]: it reaches its
+    # limit (1 - rho)/sqrt(1 - rho2) = 3.16 only after thousands of epochs.
+    rho, rho2 = 0.9, 0.999
+    for e, expected in [(1, 1.0), (2, 0.74), (10, 0.48), (100, 0.98)]:
+        m, s = (1 - rho) * 1.0, (1 - rho2) * 1.0      # one step after zeroing, g = 1
+        step = (m / (1 - rho**e)) / math.sqrt(s / (1 - rho2**e))
+        assert round(step, 2) == expected, (e, step)
+    assert (1 - rho) / math.sqrt(1 - rho2) == pytest.approx(3.16, abs=5e-3)
+    assert (1 - rho) / (1 - rho**5000) / math.sqrt((1 - rho2) / (1 - rho2**5000)) > 3.1
 
 
 def test_step_counter_is_per_key():

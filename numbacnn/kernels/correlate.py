@@ -59,10 +59,12 @@ def correlate2d_valid_reference(image, kernel, sh, sw, out):
     .. math::
 
         \mathrm{out}(i, j) = \sum_{a=0}^{k_h - 1} \sum_{b=0}^{k_w - 1}
-            \mathrm{image}(i s_v + a,\, j s_h + b)\; \mathrm{kernel}(a, b)
+            \mathrm{image}(i s_h + a,\, j s_w + b)\; \mathrm{kernel}(a, b)
 
-    ``out`` has shape ``(Ho, Wo)`` with ``(Ho - 1) s_v + k_h <= H`` and
-    ``(Wo - 1) s_h + k_w <= W``; it is overwritten.
+    with the strides :math:`s_h` = ``sh`` down the rows (along H) and
+    :math:`s_w` = ``sw`` along the columns (along W).  ``out`` has shape
+    ``(Ho, Wo)`` with ``(Ho - 1) sh + kh <= H`` and ``(Wo - 1) sw + kw <= W``;
+    it is overwritten.
     """
     Ho, Wo = out.shape
     kh, kw = kernel.shape
