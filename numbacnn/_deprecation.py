@@ -7,6 +7,7 @@ translation for second names that stay (Keras's spellings), without a warning.
 """
 
 import functools
+import inspect
 import warnings
 
 __all__ = ["warn_renamed", "renamed_kwargs", "keyword_aliases", "deprecated_alias"]
@@ -21,14 +22,15 @@ def warn_renamed(old, new, stacklevel=3):
     )
 
 
-def _translated(fn_name, kwargs, names, describe, on_use=None):
+def _translated(fn_name, kwargs, names, describe, on_use=None, positional=()):
     """``kwargs`` with each key of ``names`` (other=native) replaced by its native name.
 
-    Passing both names is a ``TypeError``, as passing one argument twice is.
+    Passing both names (``positional``: the names the positional arguments
+    filled) is a ``TypeError``, as passing one argument twice is.
     """
     for other in names.keys() & kwargs.keys():
         native = names[other]
-        if native in kwargs:
+        if native in kwargs or native in positional:
             raise TypeError(
                 f"{fn_name}() got both {other!r} ({describe}) and {native!r}; pass only one"
             )
@@ -86,11 +88,14 @@ def keyword_aliases(**aliases):
     """
 
     def decorate(fn):
+        order = list(inspect.signature(fn).parameters)
+
         @functools.wraps(fn)
         def wrapper(*args, **kwargs):
             # a constructor is named after its class
             name = type(args[0]).__name__ if fn.__name__ == "__init__" and args else fn.__name__
-            return fn(*args, **_translated(name, kwargs, aliases, "an alias"))
+            return fn(*args, **_translated(name, kwargs, aliases, "an alias",
+                                           positional=order[:len(args)]))
 
         wrapper.keyword_aliases = dict(aliases)
         return wrapper

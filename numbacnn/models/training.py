@@ -80,6 +80,47 @@ class History:
             if len(values) < len(self.epoch):
                 values.append(value)
 
+    def plot(self, metrics=None):
+        """Plot the per-epoch curves with matplotlib; return ``(figure, axes)``.
+
+        One panel per metric, the training curve and its ``val_`` twin
+        together, against the epoch (counted from 1).
+
+        Parameters
+        ----------
+        metrics : list of str, optional
+            The metrics to show, without ``val_`` (default: every one
+            recorded, e.g. ``["loss", "accuracy"]``).
+
+        Returns
+        -------
+        figure : matplotlib.figure.Figure
+        axes : list of matplotlib.axes.Axes
+            One per metric, in order.
+        """
+        import matplotlib.pyplot as plt
+
+        recorded = [k for k in self.history if not k.startswith("val_")]
+        recorded += [k[4:] for k in self.history if k.startswith("val_") and k[4:] not in recorded]
+        metrics = recorded if metrics is None else list(metrics)
+        unknown = [m for m in metrics if m not in recorded]
+        if not metrics or unknown:
+            raise ValueError(f"metrics must be among the recorded {recorded}; got {metrics!r}")
+        fig, axes = plt.subplots(1, len(metrics), figsize=(4.5 * len(metrics), 3.5),
+                                 squeeze=False)
+        axes = list(axes[0])
+        for ax, name in zip(axes, metrics, strict=True):
+            for key, label in ((name, "training"), (f"val_{name}", "validation")):
+                if key in self.history:
+                    values = self.history[key]
+                    ax.plot([e + 1 for e in self.epoch[-len(values):]], values, marker="o",
+                            markersize=3, label=label)
+            ax.set_xlabel("epoch")
+            ax.set_ylabel(name)
+            ax.legend()
+        fig.tight_layout()
+        return fig, axes
+
     def __repr__(self):
         keys = ", ".join(self.history)
         stopped = "" if self.stopped_reason is None else f", stopped={self.stopped_reason!r}"
