@@ -145,3 +145,23 @@ def test_dropout_on_images_before_flatten():
     history = model.fit(X, np.arange(6) % 2, epochs=1, batch_size=3, verbose=0)
     assert np.isfinite(history.history["loss"][0])
     assert repr(model.layers[0]) == "Dropout(rate=0.25)"
+
+
+def test_a_file_with_damaged_dropout_state_is_refused(tmp_path):
+    import json
+
+    from numbacnn import ModelFileError
+
+    X, y = vectors()
+    model = model_with_dropout()
+    model.fit(X, y, epochs=1, verbose=0)
+    path = model.save(tmp_path / "m")
+    with np.load(path) as npz:
+        arrays = dict(npz)
+    config = json.loads(str(arrays["config"]))
+    for noise in ({}, {"0": config["training_state"]["noise_rng"]["1"]}, {"1": {"state": 1}}):
+        config["training_state"]["noise_rng"] = noise
+        arrays["config"] = np.array(json.dumps(config))
+        np.savez(tmp_path / "bad.npz", **arrays)
+        with pytest.raises(ModelFileError):
+            load_model(tmp_path / "bad.npz")

@@ -272,3 +272,9 @@ def test_weights_and_shuffling_still_come_from_the_first_two_children_of_the_see
     np.testing.assert_array_equal(model.layers[0].params["W"], expected)
     np.testing.assert_array_equal(model.training_state.shuffled(10),
                                   np.random.default_rng(shuffle).permutation(10))
+
+
+def test_only_a_channels_last_file_needs_the_new_format_version(tmp_path):
+    # version 1 readers ignore data_format: a channels-last file must be refused by them
+    assert small_cnn().get_config()["version"] == 1
+    assert small_cnn(data_format="channels_last").get_config()["version"] == 2

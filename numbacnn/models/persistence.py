@@ -64,15 +64,25 @@ class ModelFileError(ValueError):
 
 #: the ``format`` entry of every file
 FORMAT = "numbacnn.Sequential"
-#: the newest layout this module writes and reads
-FORMAT_VERSION = 1
+#: the newest layout this module writes and reads: 2 added ``data_format``
+FORMAT_VERSION = 2
+
+
+def _version(model):
+    """The oldest format version that holds ``model``.
+
+    A channels-last model is written as version 2, which earlier releases
+    refuse ("written by a newer numbacnn") instead of reading it as
+    channels-first; every other model stays version 1, readable by them.
+    """
+    return 2 if model.data_format != "channels_first" else 1
 
 
 def model_config(model):
     """The JSON-compatible description that :meth:`Sequential.get_config` returns."""
     return {
         "format": FORMAT,
-        "version": FORMAT_VERSION,
+        "version": _version(model),
         "layers": [{"class": type(layer).__name__, "config": layer.get_config()}
                    for layer in model.layers],
         "loss": None if model.loss is None else model.loss.get_config(),
