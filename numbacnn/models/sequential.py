@@ -60,8 +60,8 @@ class Sequential:
     ----------
     built : bool
     input_shape, dtype : tuple of int, numpy.dtype
-        Shape of one sample and float32 (for float32 data) or float64, fixed
-        by the first data the model sees.
+        Shape of one sample (in the ``data_format`` layout) and float32 (for
+        float32 data) or float64, fixed by the first data the model sees.
     task : numbacnn.models.tasks.Task
         What the output means; ``fused`` (bool): whether the loss is fed the
         last pre-activation.  Both set by :meth:`build`.
@@ -215,7 +215,7 @@ class Sequential:
         weights); ``y``: labels or one-hot rows, 0/1 for one sigmoid output,
         else targets of the output shape.  Each epoch reshuffles from the seed;
         a second ``fit`` continues.  ``verbose``: 0 silent, 1 a progress bar,
-        2 a line per epoch (for logs).  ``validation_split``: as in Keras, the
+        2 one line per epoch (for logs; both on stderr).  ``validation_split``: as in Keras, the
         last fraction of ``(X, y)``, set aside before shuffling.  The history
         holds per-epoch ``loss`` (data loss plus L2 penalty), ``accuracy`` for
         classifiers and ``val_*`` with a validation set; Ctrl-C stops after the
