@@ -214,15 +214,16 @@ class Sequential:
         ``X``: images, sequences or vectors (float32 data train float32
         weights); ``y``: labels or one-hot rows, 0/1 for one sigmoid output,
         else targets of the output shape.  Each epoch reshuffles from the seed;
-        a second ``fit`` continues.  ``verbose``: 0 silent, 1 a progress bar,
-        2 one line per epoch (for logs; both on stderr).  ``validation_split``: as in Keras, the
-        last fraction of ``(X, y)``, set aside before shuffling.  The history
-        holds per-epoch ``loss`` (data loss plus L2 penalty), ``accuracy`` for
-        classifiers and ``val_*`` with a validation set; Ctrl-C stops after the
-        current mini-batch.  A step with a NaN or infinite loss, gradient or
-        update is not applied: training stops, the weights stay finite and the
-        History says why (``nonfinite``, ``stopped_reason``).  Bad data or
-        misfitting layers raise a ``ValueError`` that says what to change.  See
+        a second ``fit`` continues.  ``verbose``: 0 silent, 1 a progress bar, 2
+        one line per epoch (for logs; both on stderr).  ``validation_split``: as
+        in Keras, the last fraction of ``(X, y)``, set aside before
+        shuffling.  The history holds per-epoch ``loss`` (data loss plus L2
+        penalty), ``accuracy`` for classifiers and ``val_*`` with a validation
+        set; Ctrl-C stops after the current mini-batch.  A step with a NaN or
+        infinite loss, gradient or update is not applied: training stops, the
+        weights stay finite and the History says why (``nonfinite``,
+        ``stopped_reason``).  Bad data or misfitting layers raise a
+        ``ValueError`` that says what to change.  See
         :func:`numbacnn.models.training.fit`.
         """
         return training.fit(self, X, y, epochs, batch_size, validation_data, verbose, callbacks,
