@@ -128,6 +128,7 @@ PUBLIC_MODULES = [
     ("numbacnn.optimizers", "Optimizers"),
     ("numbacnn.layers", "Layers"),
     ("numbacnn.models", "Models"),
+    ("numbacnn.models.inputs", "Models: inputs and image layout"),
     ("numbacnn.models.tasks", "Models: tasks"),
     ("numbacnn.models.training", "Models: the training loop"),
     ("numbacnn.models.persistence", "Models: saving and loading"),

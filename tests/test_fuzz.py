@@ -56,7 +56,8 @@ COVERED = {
         "SGD", "Momentum", "Adagrad", "AdagradMomentum", "RMSprop", "Adam")},
     "numbacnn.optimizers.get_optimizer": "optimizers.get_optimizer",
     **{f"numbacnn.layers.{n}": f"layers.{n}" for n in (
-        "Conv2D", "MaxPool2D", "AvgPool2D", "Flatten", "Dense", "SimpleRNN", "LSTM", "GRU")},
+        "Conv2D", "MaxPool2D", "AvgPool2D", "Flatten", "Dense", "Dropout", "SimpleRNN", "LSTM",
+        "GRU")},
     "numbacnn.Sequential": "Sequential.fit",
     "numbacnn.gradcheck": "gradcheck",
     "numbacnn.load_model": "load_model",
@@ -78,6 +79,7 @@ NOT_FUZZED = {
     "numbacnn.History": "a record of a training run",
     "numbacnn.EarlyStopping": "a callback (patience, monitor): no arrays",
     "numbacnn.TerminateOnNaN": "a callback without arguments; fit's own guard is fuzzed",
+    "numbacnn.callbacks": "callbacks (paths, schedules, monitored keys): tests/test_callbacks.py",
     "numbacnn.ModelFileError": "an exception class; load_model, which raises it, is fuzzed",
     "numbacnn.__version__": "a string",
     "numbacnn.datasets": "loaders of fixed files, not fuzzed",

@@ -9,6 +9,7 @@ the model is built from the first data it sees.  See
 from .base import Layer
 from .conv import Conv2D
 from .dense import Dense, Flatten
+from .dropout import Dropout
 from .pool import AvgPool2D, MaxPool2D
 from .recurrent import GRU, LSTM, SimpleRNN
 
@@ -19,6 +20,7 @@ __all__ = [
     "AvgPool2D",
     "Flatten",
     "Dense",
+    "Dropout",
     "SimpleRNN",
     "LSTM",
     "GRU",

@@ -120,6 +120,9 @@ class Layer:
     """
 
     weight_keys = ()
+    #: whether ``forward`` takes ``training=True`` (random while training, as
+    #: :class:`~numbacnn.layers.Dropout`); the model passes it only to such layers
+    stochastic = False
     #: old parameter key -> current key, for keys renamed in this release
     #: (``params``/``grads`` and saved models still accept the old ones)
     _renamed_params = {}

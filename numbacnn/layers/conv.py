@@ -2,6 +2,7 @@
 
 import numpy as np
 
+from .._deprecation import keyword_aliases
 from .._validation import as_pair, check_int
 from ..functional._geometry import conv_geometry, conv_padding
 from ..functional.conv import _conv2d_backward, _conv2d_forward
@@ -33,6 +34,7 @@ class Conv2D(ActivatedLayer):
     kernel_size : int or (int, int)
         Filter size ``(kh, kw)``.
     stride : int or (int, int), default 1
+        Also accepted as ``strides=`` (Keras's name; passing both is a ``TypeError``).
     padding : int or (int, int) or {"valid", "same"}, default 0
         Zeros around the image; ``"same"`` keeps ``H`` and ``W`` (stride 1
         only; an even kernel puts the extra row/column at the bottom/right).
@@ -53,6 +55,7 @@ class Conv2D(ActivatedLayer):
 
     weight_keys = ("W",)
 
+    @keyword_aliases(strides="stride")
     def __init__(
         self,
         out_channels,

@@ -2,6 +2,7 @@
 
 import numpy as np
 
+from .._deprecation import keyword_aliases
 from .._validation import as_pair
 from ..functional import pool as _pool
 from ..functional._geometry import pool_geometry
@@ -14,6 +15,7 @@ class _Pool2D(Layer):
     _forward = None
     _backward = None
 
+    @keyword_aliases(pool_size="kernel_size", strides="stride")
     def __init__(self, kernel_size, stride=None):
         super().__init__()
         self.kernel_size = as_pair(kernel_size, "kernel_size", minimum=1)
@@ -67,7 +69,9 @@ class MaxPool2D(_Pool2D):
     The gradient flows only to the position of each window's maximum
     (the kernels of :func:`numbacnn.functional.max_pool2d_backward`, run with
     the geometry resolved when the layer is built).  ``stride`` defaults to
-    ``kernel_size`` (non-overlapping windows).  See :doc:`/theory/cnn-layers`.
+    ``kernel_size`` (non-overlapping windows).  Keras's names ``pool_size=``
+    and ``strides=`` are accepted for ``kernel_size`` and ``stride``.  See
+    :doc:`/theory/cnn-layers`.
     """
 
     _forward = staticmethod(_pool._max_pool2d_forward)
@@ -81,7 +85,8 @@ class AvgPool2D(_Pool2D):
 
         y_{n,c,i,j} = \frac{1}{k_h k_w}\sum_{p,q} x_{n,c,\,i s_h + p,\, j s_w + q}
 
-    ``stride`` defaults to ``kernel_size``.  See :doc:`/theory/cnn-layers`.
+    ``stride`` defaults to ``kernel_size``; ``pool_size=`` and ``strides=``
+    (Keras's names) are accepted too.  See :doc:`/theory/cnn-layers`.
     """
 
     _forward = staticmethod(_pool._avg_pool2d_forward)

@@ -4,7 +4,8 @@ A file written by :func:`save_model` is a NumPy ``.npz`` archive:
 
 * ``config``: a JSON string, :meth:`Sequential.get_config` plus
   ``training_state`` = ``{"optimizer_steps": {key: t}, "shuffle_rng": ...,
-  "epochs_done": ...}``;
+  "epochs_done": ...}`` and, for a model with dropout, ``"noise_rng":
+  {layer index: generator state}``;
 * ``param/{i}/{k}``: parameter ``k`` of layer ``i``;
 * ``optim/{i}.{k}/{name}``: the optimizer's buffer ``name`` (e.g. Adam's
   ``m`` and ``s``) for that parameter.
@@ -12,7 +13,8 @@ A file written by :func:`save_model` is a NumPy ``.npz`` archive:
 :func:`load_model` opens it with ``allow_pickle=False``, so loading never runs
 code from the file.  Files name parameters as the layers did when they were
 written; a layer that renamed one lists ``old -> new`` in its class attribute
-``_renamed_params``, and older files are translated through it.
+``_renamed_params``, and older files are translated through it.  A file
+without ``data_format`` (written before it existed) loads channels-first.
 
 Faults:
 
@@ -62,21 +64,32 @@ class ModelFileError(ValueError):
 
 #: the ``format`` entry of every file
 FORMAT = "numbacnn.Sequential"
-#: the newest layout this module writes and reads
-FORMAT_VERSION = 1
+#: the newest layout this module writes and reads: 2 added ``data_format``
+FORMAT_VERSION = 2
+
+
+def _version(model):
+    """The oldest format version that holds ``model``.
+
+    A channels-last model is written as version 2, which earlier releases
+    refuse ("written by a newer numbacnn") instead of reading it as
+    channels-first; every other model stays version 1, readable by them.
+    """
+    return 2 if model.data_format != "channels_first" else 1
 
 
 def model_config(model):
     """The JSON-compatible description that :meth:`Sequential.get_config` returns."""
     return {
         "format": FORMAT,
-        "version": FORMAT_VERSION,
+        "version": _version(model),
         "layers": [{"class": type(layer).__name__, "config": layer.get_config()}
                    for layer in model.layers],
         "loss": None if model.loss is None else model.loss.get_config(),
         "optimizer": model.optimizer.get_config(),
         "l2": model.l2,
         "seed": model.seed,
+        "data_format": model.data_format,
         "input_shape": None if model.input_shape is None else list(model.input_shape),
         "dtype": None if model.dtype is None else model.dtype.name,
     }
@@ -122,8 +135,11 @@ def save_model(model, path, allow_nonfinite=False):
             raise ValueError(
                 f"the model has NaN or infinite values in {', '.join(bad)}; refusing to "
                 f"save it to {target} (pass allow_nonfinite=True to save it anyway)")
+    noise = {str(i): layer.noise_state for i, layer in enumerate(model.layers)
+             if layer.stochastic}
     config = {**model_config(model), "training_state": {
         "optimizer_steps": steps, **model.training_state.state_dict(),
+        **({"noise_rng": noise} if noise else {}),
     }}
     arrays["config"] = np.array(json.dumps(config))
     _write_atomically(target, arrays)
@@ -247,7 +263,8 @@ def _read_model(f, path, allow_nonfinite):
                 raise ModelFileError(path, f"layer {i} is of an unknown class {spec['class']!r}")
             layers.append(LAYERS[spec["class"]].from_config(_typed(spec, "config", dict, path)))
         model = Sequential(layers, loss=config["loss"], optimizer=config["optimizer"],
-                           l2=config["l2"], seed=config["seed"])
+                           l2=config["l2"], seed=config["seed"],
+                           data_format=config.get("data_format", "channels_first"))
         if config["input_shape"] is not None:
             shape = _typed(config, "input_shape", list, path)
             if not all(isinstance(n, int) and not isinstance(n, bool) for n in shape):
@@ -329,10 +346,11 @@ def _load_training_state(model, state, archive, allow_nonfinite):
     if state is None:  # a file without it: training starts afresh
         return
     path = archive.path
-    if not isinstance(state, dict) or set(state) != {"optimizer_steps", "shuffle_rng",
-                                                     "epochs_done"}:
+    keys = {"optimizer_steps", "shuffle_rng", "epochs_done"}
+    if not isinstance(state, dict) or set(state) - {"noise_rng"} != keys:
         raise ModelFileError(path, "training_state must be a dict with keys "
-                             "'optimizer_steps', 'shuffle_rng' and 'epochs_done'")
+                             "'optimizer_steps', 'shuffle_rng', 'epochs_done' and, for a "
+                             "model with dropout, 'noise_rng'")
     params = model.parameters()
     optimizer_state = {}
     for stored_key, t in _typed(state, "optimizer_steps", dict, path).items():
@@ -352,3 +370,15 @@ def _load_training_state(model, state, archive, allow_nonfinite):
     model.training_state.load_state_dict(
         {"shuffle_rng": state["shuffle_rng"], "epochs_done": state["epochs_done"]}
     )
+    _load_noise_state(model, state.get("noise_rng", {}), path)
+
+
+def _load_noise_state(model, noise, path):
+    """The mask generators of the stochastic layers (a file has one per such layer)."""
+    expected = {str(i) for i, layer in enumerate(model.layers) if layer.stochastic}
+    if not isinstance(noise, dict) or set(noise) != expected:
+        got = sorted(noise) if isinstance(noise, dict) else noise
+        raise ModelFileError(path, f"training_state['noise_rng'] must hold the generator "
+                             f"states of layers {sorted(expected)}; got {got!r}"[:300])
+    for i, layer_state in noise.items():
+        model.layers[int(i)].noise_state = layer_state

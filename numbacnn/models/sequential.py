@@ -22,9 +22,9 @@ import numpy as np
 
 from .. import losses as _losses
 from .. import optimizers as _optimizers
-from .._validation import as_float_array, check_finite_array, check_int, check_real, check_seed
+from .._validation import check_int, check_real, check_seed
 from ..layers.base import Layer
-from . import persistence, tasks, training
+from . import inputs, persistence, tasks, training
 
 __all__ = ["Sequential"]
 
@@ -47,15 +47,21 @@ class Sequential:
         per weight array (not biases) to the loss; a layer's own ``l2``
         overrides it.  Keras' ``regularizers.l2(a)`` is ``l2 = 2 a``.
     seed : int, optional
-        Seeds the initial weights and the shuffling: the same seed (and number
-        of numba threads) gives bit-identical results.
+        Seeds the initial weights, the shuffling and the dropout masks: the
+        same seed (and number of numba threads) gives bit-identical results.
+    data_format : {"channels_first", "channels_last"}, default "channels_first"
+        Layout of image data, Keras's name and values: ``(N, C, H, W)`` or
+        ``(N, H, W, C)``.  A channels-last model transposes its input once;
+        its layers and weights stay channels-first.  Images that look like
+        the other layout are refused with the transpose that fixes them (the
+        rule: :mod:`numbacnn.models.inputs`).
 
     Attributes
     ----------
     built : bool
     input_shape, dtype : tuple of int, numpy.dtype
-        Shape of one sample and float32 (for float32 data) or float64, fixed
-        by the first data the model sees.
+        Shape of one sample (in the ``data_format`` layout) and float32 (for
+        float32 data) or float64, fixed by the first data the model sees.
     task : numbacnn.models.tasks.Task
         What the output means; ``fused`` (bool): whether the loss is fed the
         last pre-activation.  Both set by :meth:`build`.
@@ -76,7 +82,8 @@ class Sequential:
     dict_keys(['loss', 'accuracy'])
     """
 
-    def __init__(self, layers=None, loss=None, optimizer=None, l2=0.0, seed=None):
+    def __init__(self, layers=None, loss=None, optimizer=None, l2=0.0, seed=None,
+                 data_format="channels_first"):
         self.layers = []
         for layer in [] if layers is None else list(layers):
             self.add(layer)
@@ -84,6 +91,7 @@ class Sequential:
         self.optimizer = _optimizers.get_optimizer(optimizer)
         self.l2 = check_real(l2, "l2", low=0)
         self.seed = check_seed(seed)
+        self.data_format = inputs.check_data_format(data_format)
         self.built, self.input_shape, self.dtype = False, None, None
         self.task, self.fused, self.stop_training = None, False, False
         self.training_state = training.TrainingState()
@@ -103,24 +111,12 @@ class Sequential:
         """Create every layer's parameters for samples of ``input_shape`` (no batch axis).
 
         Called by the first :meth:`fit`; call it to see :meth:`summary` before
-        training.  Raises ``ValueError`` naming the layer that does not fit.
+        training.  ``input_shape`` is in the model's ``data_format``.  Raises
+        ``ValueError`` naming the layer that does not fit, or the transpose for
+        images in the other layout.  See :func:`numbacnn.models.inputs.build`.
         """
-        if not self.layers:
-            raise ValueError("the model has no layers; pass a list of layers to Sequential")
-        dtype = np.dtype(dtype)
-        if dtype not in (np.float32, np.float64):
-            raise TypeError(f"dtype must be float32 or float64; got {dtype}")
-        shape = in_shape = tuple(int(s) for s in input_shape)
-        init_ss, shuffle_ss = np.random.SeedSequence(self.seed).spawn(2)
-        layer_seeds = init_ss.spawn(len(self.layers))
-        for i, (layer, layer_ss) in enumerate(zip(self.layers, layer_seeds, strict=True)):
-            try:
-                shape = layer.build(shape, rng=np.random.default_rng(layer_ss), dtype=dtype)
-            except ValueError as exc:
-                raise ValueError(f"layer {i} ({type(layer).__name__}): {exc}") from None
-        self.training_state.seed(shuffle_ss)
-        self.input_shape, self.dtype, self.built = in_shape, dtype, True
-        self.loss, self.fused, self.task = tasks.resolve(self.loss, self.layers[-1], dtype)
+        shape = inputs.build(self, input_shape, dtype)
+        self.loss, self.fused, self.task = tasks.resolve(self.loss, self.layers[-1], self.dtype)
         return shape
 
     @property
@@ -166,18 +162,17 @@ class Sequential:
 
     def _checked_data(self, X, y, x_name="X", y_name="y", build=False):
         """``(X, y)`` checked and converted; with ``build``, builds the model from ``X``."""
-        X = _check_inputs(X, x_name, self.input_shape, self.dtype)
-        if build and not self.built:
-            self.build(X.shape[1:], dtype=X.dtype)
+        X = inputs.prepared(self, X, x_name, build_model=build)
         y = self.task.targets(y, X.shape[0], y_name)
         self.loss._check_targets(y, y_name)
         return X, y
 
-    def _forward(self, x, logits=False):
-        for layer in self.layers[:-1]:
-            x = layer.forward(x)
-        last = self.layers[-1]
-        return last.forward_preactivation(x) if logits else last.forward(x)
+    def _forward(self, x, logits=False, training=False):
+        *body, last = self.layers
+        for layer in body if logits else self.layers:
+            x = layer.forward(x, training=True) if training and layer.stochastic else \
+                layer.forward(x)
+        return last.forward_preactivation(x) if logits else x
 
     def l2_penalty(self):
         r"""The L2 cost :math:`\sum_\ell \tfrac{\lambda_\ell}{2}\lVert W_\ell\rVert^2`."""
@@ -186,7 +181,7 @@ class Sequential:
 
     def _backprop(self, xb, yb):
         """Forward and backward on one batch: (cost, last output, params, grads, grad_x)."""
-        out = self._forward(xb, logits=self.fused)
+        out = self._forward(xb, logits=self.fused, training=True)
         last, loss_fn = self.layers[-1], self.loss
         tb = loss_fn._target_rows(yb, out.shape[-1], out.dtype)
         if self.fused:
@@ -213,23 +208,26 @@ class Sequential:
         return cost, grads, grad_X
 
     def fit(self, X, y, epochs=10, batch_size=32, validation_data=None, verbose=1,
-            callbacks=None):
+            callbacks=None, validation_split=0.0):
         """Train by mini-batch gradient descent; return a :class:`History`.
 
         ``X``: images, sequences or vectors (float32 data train float32
         weights); ``y``: labels or one-hot rows, 0/1 for one sigmoid output,
         else targets of the output shape.  Each epoch reshuffles from the seed;
-        a second ``fit`` continues.  ``verbose``: 0 silent, 1 a progress bar,
-        2 a line per epoch.  The history holds per-epoch ``loss`` (data loss
-        plus L2 penalty), ``accuracy`` for classifiers and ``val_*`` with
-        ``validation_data=(X_val, y_val)``; Ctrl-C stops after the current
-        mini-batch.  A step with a NaN or infinite loss, gradient or update is
-        not applied: training stops, the weights stay finite and the History
-        says why (``nonfinite``, ``stopped_reason``).  Bad data or misfitting
-        layers raise a ``ValueError`` that says what to change.  See
+        a second ``fit`` continues.  ``verbose``: 0 silent, 1 a progress bar, 2
+        one line per epoch (for logs; both on stderr).  ``validation_split``: as
+        in Keras, the last fraction of ``(X, y)``, set aside before
+        shuffling.  The history holds per-epoch ``loss`` (data loss plus L2
+        penalty), ``accuracy`` for classifiers and ``val_*`` with a validation
+        set; Ctrl-C stops after the current mini-batch.  A step with a NaN or
+        infinite loss, gradient or update is not applied: training stops, the
+        weights stay finite and the History says why (``nonfinite``,
+        ``stopped_reason``).  Bad data or misfitting layers raise a
+        ``ValueError`` that says what to change.  See
         :func:`numbacnn.models.training.fit`.
         """
-        return training.fit(self, X, y, epochs, batch_size, validation_data, verbose, callbacks)
+        return training.fit(self, X, y, epochs, batch_size, validation_data, verbose, callbacks,
+                            validation_split)
 
     def evaluate(self, X, y, batch_size=256):
         """``{"loss": data loss + L2 penalty, "accuracy": ...}`` (accuracy for classifiers)."""
@@ -252,7 +250,7 @@ class Sequential:
         return self.task.predict_proba(self._predicted(X, batch_size))
 
     def _predicted(self, X, batch_size):
-        X = _check_inputs(X, "X", self.input_shape, self.dtype)
+        X = inputs.prepared(self, X)
         return training.outputs(self, X, check_int(batch_size, "batch_size", minimum=1))
 
     def summary(self, print_fn=print):
@@ -293,28 +291,12 @@ def _penalised(layers, default):
                 yield lam, layer.params[k]
 
 
-def _check_inputs(X, name, input_shape, dtype):
-    """``X`` as a float array of samples of ``input_shape`` (``None``: any) in ``dtype``."""
-    X = as_float_array(X, name, dtype=dtype)
-    if X.ndim < 2:
-        raise ValueError(
-            f"{name} must have a sample axis first, e.g. (N, C, H, W) images or (N, T, D) "
-            f"sequences; got shape {X.shape}"
-        )
-    if X.shape[0] == 0:
-        raise ValueError(f"{name} has no samples; got shape {X.shape}")
-    if input_shape is not None and X.shape[1:] != input_shape:
-        raise ValueError(
-            f"the model was built for samples of shape {input_shape}; {name} has "
-            f"samples of shape {X.shape[1:]} (array shape {X.shape})"
-        )
-    check_finite_array(X, name)
-    return X
-
-
 def _summary_text(model):
     """The table :meth:`Sequential.summary` prints."""
     rows = [("Layer", "Output shape", "Params")]
+    if model.data_format == "channels_last":
+        h, w, c = model.input_shape
+        rows.append(("-: transpose to (C, H, W)", f"(None, {c}, {h}, {w})", "0"))
     for i, layer in enumerate(model.layers):
         shape = "(None, " + ", ".join(str(s) for s in layer.output_shape) + ")"
         rows.append((f"{i}: {type(layer).__name__}", shape, f"{layer.n_params:,}"))
@@ -328,7 +310,7 @@ def _summary_text(model):
     lines += [
         rule,
         f"Input shape: (None, {', '.join(str(s) for s in model.input_shape)})  "
-        f"dtype: {model.dtype.name}",
+        f"{model.data_format}  dtype: {model.dtype.name}",
         f"Total params: {model.n_params:,}",
         f"Loss: {type(model.loss).__name__}"
         + (" (fused with the last activation)" if model.fused else "")

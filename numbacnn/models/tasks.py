@@ -132,10 +132,30 @@ class Binary(Task):
 
 
 class Regression(Task):
-    """Any other output; targets have the output's shape (``(N,)`` for one output)."""
+    """Any other output; targets have the output's shape (``(N,)`` for one output).
+
+    ``loss_defaulted``: the loss was not given, and mean squared error was
+    picked because the last layer has no softmax or sigmoid; then class labels
+    as targets are refused with a message saying so.
+    """
+
+    def __init__(self, output_shape, dtype, loss_defaulted=False):
+        super().__init__(output_shape, dtype)
+        self.loss_defaulted = loss_defaulted
 
     def _coerce(self, y, n, name):
         out = self.output_shape
+        if self.loss_defaulted and _looks_like_labels(y) and len(out) == 1 and out[0] > 1:
+            K = out[0]
+            raise ValueError(
+                f"{name} holds class labels (shape {y.shape}), but the last layer outputs "
+                f"{K} numbers with no softmax, so no loss was given and the default for such "
+                f"a layer, mean squared error, was picked: it needs {K} target numbers per "
+                f"sample. For classification end the model in Dense({K}, "
+                "activation='softmax') (numbacnn fuses the softmax with the cross-entropy, "
+                "so training works on the logits, as Keras's from_logits=True does); for "
+                f"regression give {name} the shape (N, {K})"
+            )
         if y.ndim == 1 and out == (1,):
             y = y.reshape(n, 1)
         if y.shape[1:] != out:
@@ -168,6 +188,7 @@ def resolve(loss, last, dtype):
     task : Task
     """
     activation = getattr(last, "activation", None)
+    defaulted = loss is None
     if loss is None:
         if isinstance(activation, Softmax):
             loss = _losses.CategoricalCrossEntropy()
@@ -188,5 +209,10 @@ def resolve(loss, last, dtype):
     elif isinstance(loss, _losses.BinaryCrossEntropy) and out == (1,):
         task = Binary
     else:
-        task = Regression
+        return loss, fused, Regression(out, dtype, loss_defaulted=defaulted)
     return loss, fused, task(out, dtype)
+
+
+def _looks_like_labels(y):
+    """True for a 1-D array of whole numbers (how class labels are given)."""
+    return y.ndim == 1 and (y.dtype.kind in "biu" or bool(np.all(y == np.round(y))))

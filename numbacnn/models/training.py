@@ -14,11 +14,12 @@ import math
 import signal
 import sys
 import threading
+import time
 import warnings
 
 import numpy as np
 
-from .._validation import check_int
+from .._validation import check_int, check_real
 from ..callbacks import Callback
 
 __all__ = ["History", "TrainingState", "fit", "guarded_step", "outputs", "scores",
@@ -71,6 +72,54 @@ class History:
         self.epoch.append(epoch)
         for key, value in logs.items():
             self.history.setdefault(key, []).append(value)
+
+    def _append_added(self, logs):
+        """Record the keys of the last epoch's ``logs`` that :meth:`_append` did not see."""
+        for key, value in logs.items():
+            values = self.history.setdefault(key, [])
+            if len(values) < len(self.epoch):
+                values.append(value)
+
+    def plot(self, metrics=None):
+        """Plot the per-epoch curves with matplotlib; return ``(figure, axes)``.
+
+        One panel per metric, the training curve and its ``val_`` twin
+        together, against the epoch (counted from 1).
+
+        Parameters
+        ----------
+        metrics : list of str, optional
+            The metrics to show, without ``val_`` (default: every one
+            recorded, e.g. ``["loss", "accuracy"]``).
+
+        Returns
+        -------
+        figure : matplotlib.figure.Figure
+        axes : list of matplotlib.axes.Axes
+            One per metric, in order.
+        """
+        import matplotlib.pyplot as plt
+
+        recorded = [k for k in self.history if not k.startswith("val_")]
+        recorded += [k[4:] for k in self.history if k.startswith("val_") and k[4:] not in recorded]
+        metrics = recorded if metrics is None else list(metrics)
+        unknown = [m for m in metrics if m not in recorded]
+        if not metrics or unknown:
+            raise ValueError(f"metrics must be among the recorded {recorded}; got {metrics!r}")
+        fig, axes = plt.subplots(1, len(metrics), figsize=(4.5 * len(metrics), 3.5),
+                                 squeeze=False)
+        axes = list(axes[0])
+        for ax, name in zip(axes, metrics, strict=True):
+            for key, label in ((name, "training"), (f"val_{name}", "validation")):
+                if key in self.history:
+                    values = self.history[key]
+                    ax.plot([e + 1 for e in self.epoch[-len(values):]], values, marker="o",
+                            markersize=3, label=label)
+            ax.set_xlabel("epoch")
+            ax.set_ylabel(name)
+            ax.legend()
+        fig.tight_layout()
+        return fig, axes
 
     def __repr__(self):
         keys = ", ".join(self.history)
@@ -271,7 +320,8 @@ def _progress_bar():
     return tqdm
 
 
-def fit(model, X, y, epochs, batch_size, validation_data, verbose, callbacks):
+def fit(model, X, y, epochs, batch_size, validation_data, verbose, callbacks,
+        validation_split=0.0):
     """Train ``model``; the arguments and the result are those of :meth:`Sequential.fit`.
 
     Every step is guarded: if the cost or a gradient is NaN or infinite, the
@@ -298,6 +348,7 @@ def fit(model, X, y, epochs, batch_size, validation_data, verbose, callbacks):
         if not isinstance(validation_data, (tuple, list)) or len(validation_data) != 2:
             raise ValueError("validation_data must be a pair (X_val, y_val)")
         val = model._checked_data(*validation_data, x_name="X_val", y_name="y_val")
+    X, y, val = _split_validation(X, y, val, validation_split)
 
     steps = math.ceil(X.shape[0] / batch_size)
     history = History({"epochs": epochs, "batch_size": batch_size, "steps": steps})
@@ -312,12 +363,18 @@ def fit(model, X, y, epochs, batch_size, validation_data, verbose, callbacks):
                 epoch = model.training_state.epochs_done
                 for cb in callbacks:
                     cb.on_epoch_begin(epoch)
+                started = time.perf_counter()
                 logs = _run_epoch(model, X, y, batch_size, steps, epoch, val, verbose,
                                   callbacks, interrupt, guard, batch)
                 history._append(epoch, logs)
                 model.training_state.epochs_done += 1
                 for cb in callbacks:
                     cb.on_epoch_end(epoch, logs)
+                # as in Keras, the History and the log line see what the callbacks
+                # added to the logs (LearningRateScheduler's "lr")
+                history._append_added(logs)
+                if verbose == 2:
+                    _print_epoch_line(epoch, epochs, time.perf_counter() - started, logs)
                 if model.stop_training:
                     history._stop("a callback set model.stop_training", epoch)
                     break
@@ -384,13 +441,39 @@ def _run_epoch(model, X, y, batch_size, steps, epoch, val, verbose, callbacks, i
         if val is not None:
             val_scores = scores(model, *val, batch_size=max(batch_size, 256))
             logs.update({f"val_{k}": v for k, v in val_scores.items()})
-        text = {k: f"{v:.4f}" for k, v in logs.items()}
         if bar is not None:
-            bar.set_postfix(text, refresh=True)
-        elif verbose == 2:
-            line = " - ".join(f"{k}: {v}" for k, v in text.items())
-            print(f"epoch {epoch + 1}: {line}", file=sys.stderr)
+            bar.set_postfix({k: f"{v:.4f}" for k, v in logs.items()}, refresh=True)
         return logs
     finally:
         if bar is not None:
             bar.close()
+
+
+def _print_epoch_line(epoch, epochs, seconds, logs):
+    """``verbose=2``: one line per epoch, as Keras writes it, flushed for log files."""
+    metrics = "".join(f" - {k}: {v:.4g}" if k == "lr" else f" - {k}: {v:.4f}"
+                      for k, v in logs.items())
+    print(f"Epoch {epoch + 1}/{epochs} - {seconds:.1f}s{metrics}", file=sys.stderr, flush=True)
+
+
+def _split_validation(X, y, val, fraction):
+    """Keras's ``validation_split``: the last ``fraction`` of ``(X, y)``, before shuffling.
+
+    Returns ``(X_train, y_train, (X_val, y_val))``, or the arguments unchanged
+    for ``fraction`` 0 or ``None``.  The split takes views: nothing is copied.
+    """
+    if fraction is None or (not isinstance(fraction, bool) and fraction == 0):
+        return X, y, val
+    fraction = check_real(fraction, "validation_split", low=0, high=1, low_open=True,
+                          high_open=True)
+    if val is not None:
+        raise ValueError("pass either validation_data or validation_split to fit, not both")
+    n = X.shape[0]
+    # Keras's rule: the first floor(n (1 - fraction)) samples train
+    split_at = math.floor(n * (1.0 - fraction))
+    if split_at == 0 or split_at == n:
+        raise ValueError(
+            f"validation_split={fraction} of {n} samples leaves {split_at} for training and "
+            f"{n - split_at} for validation; both need at least one"
+        )
+    return X[:split_at], y[:split_at], (X[split_at:], y[split_at:])

@@ -185,7 +185,8 @@ def _tiny_model(draw, kind):
         X = rng.standard_normal((N, 3, 2))
     else:
         units = draw(st.one_of(st.integers(1, 4), hostile_size()))
-        stack = [lambda: layers.Dense(units, activation="tanh"),
+        rate = draw(st.one_of(st.floats(0, 0.95), st.sampled_from([1.0, -0.5, float("nan")])))
+        stack = [lambda: layers.Dense(units, activation="tanh"), lambda: layers.Dropout(rate),
                  lambda: layers.Dense(3, activation="softmax")]
         X = rng.standard_normal((N, 4))
     return stack, X.astype(dtype), rng.integers(0, 3, N)
@@ -197,7 +198,7 @@ def test_sequential_fit_predict(data, kind):
     built = []
     for make in stack:
         layer = check_call(f"layers.{kind}", make, argnames=["units", "kernel_size", "stride",
-                                                            "padding", "out_channels"])
+                                                            "padding", "out_channels", "rate"])
         if isinstance(layer, Raised):
             return
         built.append(layer)
