@@ -13,9 +13,9 @@ which includes compiling or loading the numba cache).  The numba kernels and
 BLAS both get ``--threads`` threads (the reference loops are serial by
 design).  The im2col process also records the peak of the memory NumPy
 allocates during one forward call (``tracemalloc``) and compares it with the
-formula: patch matrices ``N C kh kw Ho Wo`` plus the larger of the padded copy
-``N C Hp Wp`` (freed once the patches are copied) and the output
-``N F Ho Wo``, in elements.
+formula: the patch matrix ``C kh kw N Ho Wo`` plus the larger of the padded
+copy ``N C Hp Wp`` (freed once the patches are copied) and twice the output
+``N F Ho Wo`` (the product and its reordered copy), in elements.
 
 The machine may be shared: only ratios measured in one run mean anything.
 """
@@ -63,12 +63,12 @@ def _median(fn, repeat):
 
 
 def _predicted_bytes(case, itemsize):
-    """Patch matrices + max(padded copy, output), in bytes (the formula of docs/theory/im2col)."""
+    """Patch matrix + max(padded copy, 2 outputs), in bytes (the formula of docs/theory/im2col)."""
     N, C, H, W, F, k = (case[key] for key in ("N", "C", "H", "W", "F", "k"))
     p, s = case["padding"], case["stride"]
     Hp, Wp = H + 2 * p, W + 2 * p
     Ho, Wo = (Hp - k) // s + 1, (Wp - k) // s + 1
-    return itemsize * (N * C * k * k * Ho * Wo + max(N * C * Hp * Wp, N * F * Ho * Wo))
+    return itemsize * (N * C * k * k * Ho * Wo + max(N * C * Hp * Wp, 2 * N * F * Ho * Wo))
 
 
 def measure(case_name, method, dtype, repeat, threads):

@@ -40,13 +40,13 @@ def scipy_conv2d(x, w, b, stride, padding, dilation):
 def test_patch_matrix_by_hand():
     # one 3x3 image, a 2x2 kernel, stride 1: four windows, one per column
     x = np.arange(9.0).reshape(1, 1, 3, 3)
-    cols = np.empty((1, 4, 4))
-    k.im2col(x, 2, 2, 1, 1, 1, 1, 2, cols)
+    cols = np.empty((4, 4))
+    k.im2col(x, 2, 2, 1, 1, 1, 1, 2, 2, cols)
     windows = [[0, 1, 3, 4], [1, 2, 4, 5], [3, 4, 6, 7], [4, 5, 7, 8]]  # row-major (i, j)
-    np.testing.assert_array_equal(cols[0], np.array(windows).T)
+    np.testing.assert_array_equal(cols, np.array(windows).T)
     # the input gradient of sum(y): each pixel counts the windows that read it
     grad_xp = np.full_like(x, np.nan)
-    k.col2im(np.ones((1, 4, 4)), 2, 2, 1, 1, 1, 1, 2, grad_xp)
+    k.col2im(np.ones((4, 4)), 2, 2, 1, 1, 1, 1, 2, 2, grad_xp)
     np.testing.assert_array_equal(grad_xp[0, 0], [[1, 2, 1], [2, 4, 2], [1, 2, 1]])
 
 
@@ -58,11 +58,11 @@ def test_col2im_is_the_adjoint_of_im2col(geom, seed):
     top, bottom, left, right = _pads(geom["padding"], kh, kw, dh, dw)
     xp = np.pad(x, ((0, 0), (0, 0), (top, bottom), (left, right)))
     Ho, Wo = _out_size(geom)
-    cols = np.empty((x.shape[0], x.shape[1] * kh * kw, Ho * Wo))
-    k.im2col(xp, kh, kw, sh, sw, dh, dw, Wo, cols)
+    cols = np.empty((x.shape[1] * kh * kw, x.shape[0] * Ho * Wo))
+    k.im2col(xp, kh, kw, sh, sw, dh, dw, Ho, Wo, cols)
     Y = np.random.default_rng(seed + 3).standard_normal(cols.shape)
     back = np.empty_like(xp)
-    k.col2im(Y, kh, kw, sh, sw, dh, dw, Wo, back)
+    k.col2im(Y, kh, kw, sh, sw, dh, dw, Ho, Wo, back)
     assert np.vdot(cols, Y) == pytest.approx(np.vdot(xp, back), rel=1e-12, abs=1e-12)
 
 
