@@ -147,14 +147,19 @@ def main(argv=None):
         case, method, dtype = args.worker
         print(json.dumps(measure(case, method, np.dtype(dtype), args.repeat, args.threads)))
         return
+    load_before = os.getloadavg()[0]
     results = {}
     for case in args.cases:
         for method in METHODS:
             results[case, method] = _in_subprocess(case, method, args.dtype, args.repeat,
                                                    args.threads)
             print(case, method, results[case, method], file=sys.stderr)
-    text = (f"python {platform.python_version()}, numpy {np.__version__}, "
-            f"{args.threads} threads, {os.cpu_count()} cores\n\n" + table(results, args.dtype))
+    import numba
+
+    text = (f"Measured with `lab/bench_im2col.py`: python {platform.python_version()}, "
+            f"numba {numba.__version__}, numpy {np.__version__}, {args.threads} threads, "
+            f"{os.cpu_count()} CPUs, load average {load_before:.2f} before and "
+            f"{os.getloadavg()[0]:.2f} after the run.\n\n" + table(results, args.dtype))
     print(text)
     if args.out:
         with open(args.out, "w", encoding="utf-8") as fh:
