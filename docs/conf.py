@@ -140,6 +140,7 @@ PUBLIC_MODULES = [
     ("numbacnn.experiments", "Experiments"),
     ("numbacnn.kernels.conv", "Kernels: convolution, reference loops"),
     ("numbacnn.kernels.conv_fast", "Kernels: convolution, fast loops"),
+    ("numbacnn.kernels.im2col", "Kernels: convolution as a matrix product (im2col)"),
     ("numbacnn.kernels.correlate", "Kernels: correlation of signals"),
     ("numbacnn.kernels.pool", "Kernels: pooling"),
     ("numbacnn.kernels.rnn", "Kernels: simple RNN"),

@@ -136,10 +136,11 @@ def conv_autograd(x, w, b, geom):
 # forward
 
 
+@pytest.mark.parametrize("reference", [True, False])
 @given(geom=geometries(), seed=st.integers(0, 2**16))
-def test_forward_matches_window_einsum_oracle(geom, seed):
+def test_forward_matches_window_einsum_oracle(reference, geom, seed):
     x, w, b = _operands(geom, seed)
-    y = conv2d(x, w, b, **_kwargs(geom))
+    y = conv2d(x, w, b, **_kwargs(geom), reference=reference)
     assert y.shape == (geom["x_shape"][0], geom["w_shape"][0], *_out_size(geom))
     np.testing.assert_allclose(
         y, conv_windows_oracle(x, w, b, **_kwargs(geom)), rtol=1e-12, atol=1e-12
@@ -155,7 +156,8 @@ def test_forward_without_bias_is_bias_zero(geom, seed):
     )
 
 
-def test_lecture_worked_example():
+@pytest.mark.parametrize("reference", [True, False])
+def test_lecture_worked_example(reference):
     # the lecture's 6x6 image and 3x3 averaging kernel; its 4x4 table is printed to 2 decimals
     f = np.array(
         [
@@ -175,7 +177,7 @@ def test_lecture_worked_example():
             [4.44, 4.78, 5.56, 4],
         ]
     )
-    y = conv2d(f[None, None], np.ones((1, 1, 3, 3)) / 9)
+    y = conv2d(f[None, None], np.ones((1, 1, 3, 3)) / 9, reference=reference)
     assert y.dtype == np.float64  # integer image -> float64
     np.testing.assert_allclose(y[0, 0], table, atol=0.005)
 
@@ -184,8 +186,9 @@ def test_lecture_worked_example():
 # backward
 
 
+@pytest.mark.parametrize("reference", [True, False])
 @given(geom=geometries(), seed=st.integers(0, 2**16))
-def test_backward_matches_autograd(geom, seed):
+def test_backward_matches_autograd(reference, geom, seed):
     x, w, b = _operands(geom, seed)
     Ho, Wo = _out_size(geom)
     G = np.random.default_rng(seed + 1).standard_normal((x.shape[0], w.shape[0], Ho, Wo))
@@ -198,7 +201,7 @@ def test_backward_matches_autograd(geom, seed):
         conv_autograd(x, w, b, geom), conv_windows_oracle(x, w, b, **_kwargs(geom)), atol=1e-12
     )
     gx_ref, gw_ref, gb_ref = autograd.grad(loss, argnum=(0, 1, 2))(x, w, b)
-    gx, gw, gb = conv2d_backward(G, x, w, **_kwargs(geom))
+    gx, gw, gb = conv2d_backward(G, x, w, **_kwargs(geom), reference=reference)
     np.testing.assert_allclose(gx, gx_ref, rtol=1e-10, atol=1e-12)
     np.testing.assert_allclose(gw, gw_ref, rtol=1e-10, atol=1e-12)
     np.testing.assert_allclose(gb, gb_ref, rtol=1e-10, atol=1e-12)
@@ -224,11 +227,12 @@ def test_backward_matches_finite_differences(geom, seed):
         np.testing.assert_allclose(analytic, numeric, rtol=0, atol=1e-8 * scale)
 
 
-def test_backward_by_hand():
+@pytest.mark.parametrize("reference", [True, False])
+def test_backward_by_hand(reference):
     # L = sum(y): each input pixel's gradient counts the windows covering it
     x = np.arange(16.0).reshape(1, 1, 4, 4)
     w = np.ones((1, 1, 3, 3))
-    gx, gw, gb = conv2d_backward(np.ones((1, 1, 2, 2)), x, w)
+    gx, gw, gb = conv2d_backward(np.ones((1, 1, 2, 2)), x, w, reference=reference)
     cover = np.array([1.0, 2, 2, 1])
     np.testing.assert_array_equal(gx[0, 0], np.outer(cover, cover))
     np.testing.assert_array_equal(gw[0, 0], sliding_window_view(x[0, 0], (2, 2)).sum(axis=(2, 3)))

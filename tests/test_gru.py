@@ -67,9 +67,9 @@ def scalar_loss(p, up, forward=unrolled_gru):
     return anp.sum(up["grad_h"] * h)
 
 
-def backward(p, up):
-    h, gates = gru_forward(*(p[k] for k in NAMES))
-    return gru_backward(up["grad_h"], *(p[k] for k in NAMES), h, gates)
+def backward(p, up, reference=False):
+    h, gates = gru_forward(*(p[k] for k in NAMES), reference=reference)
+    return gru_backward(up["grad_h"], *(p[k] for k in NAMES), h, gates, reference=reference)
 
 
 sizes = st.fixed_dictionaries(
@@ -133,10 +133,11 @@ def test_closed_update_gate_copies_the_state(s, dtype):
 # ----------------------------------------------------------------------------
 
 
+@pytest.mark.parametrize("reference", [True, False])
 @given(sizes)
-def test_backward_matches_autograd(s):
+def test_backward_matches_autograd(reference, s):
     p, up = make_gru(**s)
-    grads = backward(p, up)
+    grads = backward(p, up, reference=reference)
     for name, g in zip(GRAD_ORDER, grads, strict=True):
         expected = autograd.grad(lambda v, name=name: scalar_loss({**p, name: v}, up))(p[name])
         assert g.shape == p[name].shape

@@ -69,11 +69,11 @@ def scalar_loss(p, up, forward=unrolled_lstm):
     return anp.sum(up["grad_h"] * h) + anp.sum(up["grad_c_last"] * c[:, -1])
 
 
-def backward(p, up, grad_c_last=True):
-    h, c, gates = lstm_forward(*(p[k] for k in NAMES))
+def backward(p, up, grad_c_last=True, reference=False):
+    h, c, gates = lstm_forward(*(p[k] for k in NAMES), reference=reference)
     return lstm_backward(
         up["grad_h"], p["x"], p["h0"], p["c0"], p["W_ih"], p["W_hh"], h, c, gates,
-        grad_c_last=up["grad_c_last"] if grad_c_last else None,
+        grad_c_last=up["grad_c_last"] if grad_c_last else None, reference=reference,
     )
 
 
@@ -107,7 +107,8 @@ def test_forward_matches_unrolled_numpy(s):
         np.testing.assert_allclose(a, e, rtol=1e-12, atol=1e-13, err_msg=name)
 
 
-def test_single_unit_single_step_by_hand():
+@pytest.mark.parametrize("reference", [True, False])
+def test_single_unit_single_step_by_hand(reference):
     # N = T = D = H = 1; gate rows i, f, g, o
     x, h0, c0 = 0.8, -0.4, 0.6
     W = np.array([[0.5], [-0.3], [1.2], [0.7]])
@@ -117,7 +118,7 @@ def test_single_unit_single_step_by_hand():
     i, f, o = (1 / (1 + np.exp(-z[k])) for k in (0, 1, 3))
     g = np.tanh(z[2])
     c1 = f * c0 + i * g
-    h, c, gates = lstm_forward([[[x]]], [[h0]], [[c0]], W, U, b)
+    h, c, gates = lstm_forward([[[x]]], [[h0]], [[c0]], W, U, b, reference=reference)
     np.testing.assert_allclose(gates[0, 0], [i, f, g, o], rtol=1e-15)
     assert c[0, 0, 0] == pytest.approx(c1, rel=1e-15)
     assert h[0, 0, 0] == pytest.approx(o * np.tanh(c1), rel=1e-15)
@@ -167,12 +168,13 @@ def test_memory_cell_survives_fifty_steps_while_the_rnn_forgets():
 # ----------------------------------------------------------------------------
 
 
+@pytest.mark.parametrize("reference", [True, False])
 @given(sizes, st.booleans())
-def test_backward_matches_autograd(s, with_grad_c_last):
+def test_backward_matches_autograd(reference, s, with_grad_c_last):
     p, up = make_lstm(**s)
     if not with_grad_c_last:
         up["grad_c_last"] = np.zeros_like(up["grad_c_last"])
-    grads = backward(p, up, grad_c_last=with_grad_c_last)
+    grads = backward(p, up, grad_c_last=with_grad_c_last, reference=reference)
     for name, g in zip(GRAD_ORDER, grads, strict=True):
         expected = autograd.grad(lambda v, name=name: scalar_loss({**p, name: v}, up))(p[name])
         assert g.shape == p[name].shape
@@ -193,7 +195,8 @@ def test_backward_matches_central_differences(N, T, D, H):
         assert_rel_close(g, central_difference(loss, p[name]), 1e-7)
 
 
-def test_long_range_gradient_through_open_forget_gate():
+@pytest.mark.parametrize("reference", [True, False])
+def test_long_range_gradient_through_open_forget_gate(reference):
     # T = 50, loss on the last output only: with the forget gate mostly open
     # (b_f = 4) the gradient still reaches x^(1), and matches finite differences
     N, T, D, H = 2, 50, 1, 2
@@ -201,11 +204,12 @@ def test_long_range_gradient_through_open_forget_gate():
     p["b"][H:2 * H] = 4.0
     up["grad_h"][:, :-1] = 0
     up["grad_c_last"][:] = 0
-    grad_x = backward(p, up)[0]
+    grad_x = backward(p, up, reference=reference)[0]
     assert np.abs(grad_x[:, 0]).max() > 1e-4
 
     def loss():
-        return float(scalar_loss(p, up, forward=lstm_forward))
+        return float(scalar_loss(
+            p, up, forward=lambda *args: lstm_forward(*args, reference=reference)))
 
     assert_rel_close(grad_x, central_difference(loss, p["x"]), 1e-7)
 

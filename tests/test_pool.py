@@ -80,15 +80,16 @@ def _geometry(kernel_size, stride, padding):
 # ---------------------------------------------------------------- forward
 
 
+@pytest.mark.parametrize("reference", [True, False])
 @pytest.mark.parametrize("kind", ["max", "avg"])
 @given(problem=pooling_problems(), dtype=st.sampled_from([np.float64, np.float32, np.int64]),
        ties=st.booleans())
-def test_forward_matches_sliding_window_oracle(kind, problem, dtype, ties):
+def test_forward_matches_sliding_window_oracle(reference, kind, problem, dtype, ties):
     shape, kernel_size, stride, padding, seed = problem
     rng = np.random.default_rng(seed)
     x = (rng.integers(-2, 3, shape) if ties else rng.standard_normal(shape) * 10).astype(dtype)
     before = x.copy()
-    out = FORWARD[kind](x, kernel_size, stride, padding)
+    out = FORWARD[kind](x, kernel_size, stride, padding, reference=reference)
     expected = oracle_forward(x, kind, kernel_size, stride, padding)
     assert out.dtype == (np.float32 if dtype == np.float32 else np.float64)
     assert out.shape == expected.shape
@@ -151,9 +152,10 @@ def test_2x2_kernels_equal_reference_kernels(seed, H, W, dtype, nans):
 # ---------------------------------------------------------------- backward
 
 
+@pytest.mark.parametrize("reference", [True, False])
 @pytest.mark.parametrize("kind", ["max", "avg"])
 @given(problem=pooling_problems())
-def test_backward_matches_autograd(kind, problem):
+def test_backward_matches_autograd(reference, kind, problem):
     shape, kernel_size, stride, padding, seed = problem
     kh, kw, sh, sw, ph, pw = _geometry(kernel_size, stride, padding)
     x = unique_values(shape, seed)
@@ -162,7 +164,7 @@ def test_backward_matches_autograd(kind, problem):
     before = (x.copy(), g.copy())
     vjp = autograd.grad(lambda x: anp.sum(autograd_forward(x, kind, kh, kw, sh, sw, ph, pw) * g))
     expected = vjp(x)
-    got = BACKWARD[kind](g, x, kernel_size, stride, padding)
+    got = BACKWARD[kind](g, x, kernel_size, stride, padding, reference=reference)
     assert got.shape == x.shape and got.dtype == np.float64
     np.testing.assert_allclose(got, expected, rtol=1e-12, atol=1e-12)
     np.testing.assert_array_equal(x, before[0])
@@ -230,29 +232,31 @@ def test_max_all_negative_infinity_and_nan():
                                   [[[[0.0, 0.0], [0.0, 1.0]]]])
 
 
-def test_overlapping_windows_accumulate():
+@pytest.mark.parametrize("reference", [True, False])
+def test_overlapping_windows_accumulate(reference):
     # the global maximum in the centre is the max of all four 2x2 windows of stride 1
     x = np.array([[[[1.0, 2.0, 3.0], [4.0, 9.0, 5.0], [6.0, 7.0, 8.0]]]])
     g = np.array([[[[1.0, 10.0], [100.0, 1000.0]]]])
-    dx = max_pool2d_backward(g, x, 2, stride=1)
+    dx = max_pool2d_backward(g, x, 2, stride=1, reference=reference)
     expected = np.zeros_like(x)
     expected[0, 0, 1, 1] = 1111.0
     np.testing.assert_array_equal(dx, expected)
     # average: the centre pixel is in four windows, a corner in one
-    dx = avg_pool2d_backward(g, x, 2, stride=1)
+    dx = avg_pool2d_backward(g, x, 2, stride=1, reference=reference)
     assert dx[0, 0, 1, 1] == pytest.approx(1111.0 / 4)
     assert dx[0, 0, 0, 0] == pytest.approx(1.0 / 4)
     assert dx[0, 0, 2, 2] == pytest.approx(1000.0 / 4)
 
 
-def test_lecture_backward_bug_is_not_reproduced():
+@pytest.mark.parametrize("reference", [True, False])
+def test_lecture_backward_bug_is_not_reproduced(reference):
     # The lecture's backward loops over the *output* grid in steps of the stride and
     # reads windows at output coordinates.  For 2x2 windows with stride 2 on a 4x4
     # input, window (0, 1) starts at column 2; ours routes its gradient there.
     x = np.zeros((1, 1, 4, 4))
     x[0, 0, 1, 3] = 1.0  # the maximum of window (0, 1) only
     g = np.array([[[[0.0, 5.0], [0.0, 0.0]]]])
-    dx = max_pool2d_backward(g, x, 2)
+    dx = max_pool2d_backward(g, x, 2, reference=reference)
     assert dx[0, 0, 1, 3] == 5.0
     assert dx.sum() == 5.0
 

@@ -66,11 +66,12 @@ def scalar_loss(p, up, forward=unrolled_rnn, activation="tanh"):
     return anp.sum(up["grad_y"] * y) + anp.sum(up["grad_h_last"] * h[:, -1])
 
 
-def backward(p, up, grad_h_last=True, activation="tanh"):
-    h, _ = rnn_forward(*(p[k] for k in NAMES), activation=activation)
+def backward(p, up, grad_h_last=True, activation="tanh", reference=False):
+    h, _ = rnn_forward(*(p[k] for k in NAMES), activation=activation, reference=reference)
     return rnn_backward(
         up["grad_y"], p["x"], p["h0"], h, p["W_ih"], p["W_hh"], p["V"],
         grad_h_last=up["grad_h_last"] if grad_h_last else None, activation=activation,
+        reference=reference,
     )
 
 
@@ -103,15 +104,17 @@ def test_forward_matches_unrolled_numpy(s, activation):
     np.testing.assert_allclose(y, y_ref, rtol=1e-12, atol=1e-12)
 
 
-def test_forward_first_step_by_hand():
+@pytest.mark.parametrize("reference", [True, False])
+def test_forward_first_step_by_hand(reference):
     # T = 1, N = 1, D = 1, H = 1, O = 1: every product is a scalar
     x, h0, U, W, b, V, c = 0.7, -0.3, 1.5, 0.8, 0.1, 2.0, -0.5
-    h, y = rnn_forward([[[x]]], [[h0]], [[U]], [[W]], [b], [[V]], [c])
+    h, y = rnn_forward([[[x]]], [[h0]], [[U]], [[W]], [b], [[V]], [c], reference=reference)
     h1 = np.tanh(U * x + W * h0 + b)
     assert h[0, 0, 0] == pytest.approx(h1, rel=1e-15)
     assert y[0, 0, 0] == pytest.approx(V * h1 + c, rel=1e-15)
     # ReLU: a positive and a negative pre-activation
-    h, _ = rnn_forward([[[x], [-x]]], [[h0]], [[U]], [[W]], [b], [[V]], [c], activation="relu")
+    h, _ = rnn_forward([[[x], [-x]]], [[h0]], [[U]], [[W]], [b], [[V]], [c], activation="relu",
+                       reference=reference)
     r1 = max(U * x + W * h0 + b, 0.0)
     assert r1 > 0
     assert h[0, 0, 0] == pytest.approx(r1, rel=1e-15)
@@ -134,12 +137,14 @@ def test_activation_validation():
 # ----------------------------------------------------------------------------
 
 
+@pytest.mark.parametrize("reference", [True, False])
 @given(sizes, st.booleans(), activations)
-def test_backward_matches_autograd(s, with_grad_h_last, activation):
+def test_backward_matches_autograd(reference, s, with_grad_h_last, activation):
     p, up = make_rnn(**s)
     if not with_grad_h_last:
         up["grad_h_last"] = np.zeros_like(up["grad_h_last"])
-    grads = backward(p, up, grad_h_last=with_grad_h_last, activation=activation)
+    grads = backward(p, up, grad_h_last=with_grad_h_last, activation=activation,
+                     reference=reference)
     for name, g in zip(GRAD_ORDER, grads, strict=True):
         expected = autograd.grad(
             lambda v, name=name: scalar_loss({**p, name: v}, up, activation=activation)
@@ -148,15 +153,16 @@ def test_backward_matches_autograd(s, with_grad_h_last, activation):
         np.testing.assert_allclose(g, expected, rtol=1e-10, atol=1e-11, err_msg=name)
 
 
+@pytest.mark.parametrize("reference", [True, False])
 @pytest.mark.parametrize("activation", ["tanh", "relu"])
 @pytest.mark.parametrize(
     "N, T, D, H, O",
     [(1, 1, 1, 1, 1), (2, 1, 3, 2, 1), (1, 3, 1, 2, 2), (2, 4, 2, 3, 2), (2, 50, 1, 3, 1)],
 )
-def test_backward_matches_central_differences(N, T, D, H, O, activation):
+def test_backward_matches_central_differences(N, T, D, H, O, activation, reference):
     # w_scale 1.2 keeps the long sequence's gradient from vanishing before t = 1
     p, up = make_rnn(7, N, T, D, H, O, w_scale=1.2)
-    grads = backward(p, up, activation=activation)
+    grads = backward(p, up, activation=activation, reference=reference)
     if activation == "relu":
         # a difference step straddling ReLU's kink would measure neither side: keep every
         # pre-activation 100 steps (eps = 1e-6) away from it
@@ -167,8 +173,11 @@ def test_backward_matches_central_differences(N, T, D, H, O, activation):
         if a.size >= 6:
             assert 0 < np.mean(a > 0) < 1  # both sides of the kink are exercised
 
+    def forward(*args, **kwargs):
+        return rnn_forward(*args, **kwargs, reference=reference)
+
     def loss():
-        return float(scalar_loss(p, up, forward=rnn_forward, activation=activation))
+        return float(scalar_loss(p, up, forward=forward, activation=activation))
 
     for name, g in zip(GRAD_ORDER, grads, strict=True):
         assert_rel_close(g, central_difference(loss, p[name]), 1e-7)
@@ -181,7 +190,8 @@ def test_long_sequence_gradient_reaches_first_step():
     assert np.abs(grad_x[:, 0]).max() > 1e-6
 
 
-def test_two_step_bptt_by_hand():
+@pytest.mark.parametrize("reference", [True, False])
+def test_two_step_bptt_by_hand(reference):
     # N = D = H = O = 1, T = 2: the lecture's recursion written out with scalars
     x1, x2, h0, U, W, b, V, c = 0.4, -1.1, 0.2, 0.9, -0.7, 0.05, 1.3, 0.2
     gy1, gy2, gh = 0.6, -0.8, 0.3
@@ -199,9 +209,10 @@ def test_two_step_bptt_by_hand():
         c=gy1 + gy2,
     )
     x = np.array([[[x1], [x2]]])
-    h, _ = rnn_forward(x, [[h0]], [[U]], [[W]], [b], [[V]], [c])
+    h, _ = rnn_forward(x, [[h0]], [[U]], [[W]], [b], [[V]], [c], reference=reference)
     np.testing.assert_allclose(h[0, :, 0], [h1, h2], rtol=1e-15)
-    grads = rnn_backward([[[gy1], [gy2]]], x, [[h0]], h, [[U]], [[W]], [[V]], [[gh]])
+    grads = rnn_backward([[[gy1], [gy2]]], x, [[h0]], h, [[U]], [[W]], [[V]], [[gh]],
+                         reference=reference)
     for name, g in zip(GRAD_ORDER, grads, strict=True):
         np.testing.assert_allclose(g.ravel(), np.ravel(expected[name]), rtol=1e-14, err_msg=name)
 

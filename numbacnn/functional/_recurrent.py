@@ -11,7 +11,8 @@ Time is 0-based in the arrays: ``h[:, t]`` is the lecture's
 :math:`h^{(t+1)}`, and ``h0`` is :math:`h^{(0)}`.
 
 The functions run the *fast* kernels, which the tests prove equal to the
-*reference* kernels (the equations index for index).  The fast kernels
+*reference* kernels (the equations index for index); ``reference=True``
+runs the reference kernels instead.  The fast kernels
 evaluate :math:`\\tanh` and :math:`\\sigma` with branch-free formulas so that
 their loops vectorize: in float32 a rational approximation good to a few
 ulps (relative error below 3.5e-7 for ``tanh``, absolute below 2e-7 for

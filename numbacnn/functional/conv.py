@@ -17,6 +17,10 @@ output sizes.  The input gradient also takes the direct kernel when a weight
 is NaN or infinite, so that it reaches exactly the pixels its tap reads.  See
 :doc:`/theory/cnn-layers` for the forward pass and :doc:`/theory/conv-backprop`
 for the derivation of the backward pass.
+
+With ``reference=True`` the public functions run the reference loops of
+:mod:`numbacnn.kernels.conv` instead (the kernels the documentation shows),
+on a zero-padded copy of the input.
 """
 
 import numba
@@ -26,6 +30,7 @@ from .._validation import (
     allocate,
     as_float_array,
     as_rectangular_array,
+    check_bool,
     check_conv_operands,
     check_ndim,
     common_float_dtype,
@@ -149,7 +154,80 @@ def _conv2d_backward(g, x, w, geom, chunk=None, budget=_k.PATCH_BUDGET):
     return grad_x, grad_w, grad_b
 
 
-def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1):
+def _forward_operands(x, weight, bias, stride, padding, dilation):
+    """The checks of :func:`conv2d`: ``x, w, b`` C-contiguous in one float dtype, and the geometry.
+
+    A missing bias becomes zeros.  Shared with :func:`numbacnn.functional.conv2d_im2col`.
+    """
+    x = as_rectangular_array(x, "x")
+    weight = as_rectangular_array(weight, "weight")
+    if bias is not None:
+        bias = as_rectangular_array(bias, "bias")
+    check_conv_operands(x, weight, bias)
+    geom = _geometry(x.shape, weight.shape, stride, padding, dilation)
+    dtype = common_float_dtype(x, weight, bias)
+    w = as_float_array(weight, "weight", dtype)
+    if bias is None:
+        b = np.zeros(weight.shape[0], dtype=dtype)
+    else:
+        b = as_float_array(bias, "bias", dtype)
+    return as_float_array(x, "x", dtype), w, b, geom
+
+
+def _backward_operands(grad_out, x, weight, stride, padding, dilation):
+    """The checks of :func:`conv2d_backward`: ``g, x, w`` in one float dtype, and the geometry."""
+    grad_out = as_rectangular_array(grad_out, "grad_out")
+    x = as_rectangular_array(x, "x")
+    weight = as_rectangular_array(weight, "weight")
+    check_conv_operands(x, weight)
+    geom = _geometry(x.shape, weight.shape, stride, padding, dilation)
+    N, F, (Ho, Wo) = x.shape[0], weight.shape[0], geom.out_size
+    check_ndim(grad_out, "grad_out", 4, "(N, F, Ho, Wo)")
+    if grad_out.shape != (N, F, Ho, Wo):
+        raise ValueError(
+            f"grad_out must have the forward output shape (N, F, Ho, Wo) = "
+            f"{(N, F, Ho, Wo)} for x of shape {x.shape} and weight of shape "
+            f"{weight.shape}; got shape {grad_out.shape}"
+        )
+    dtype = common_float_dtype(grad_out, x, weight)
+    w = as_float_array(weight, "weight", dtype)
+    g = as_float_array(grad_out, "grad_out", dtype)
+    return g, as_float_array(x, "x", dtype), w, geom
+
+
+def _padded_copy(x, geom):
+    """``x`` with the zeros of ``geom.pads`` around each plane, as the reference kernels read it."""
+    top, bottom, left, right = geom.pads
+    N, C, H, W = x.shape
+    xp = allocate((N, C, H + top + bottom, W + left + right), x.dtype,
+                  "the zero-padded copy of x", fill=0)
+    xp[:, :, top:top + H, left:left + W] = x
+    return xp
+
+
+def _conv2d_forward_reference(x, w, b, geom):
+    """:func:`_conv2d_forward` through :func:`numbacnn.kernels.conv.conv2d_forward_reference`."""
+    (sh, sw), (dh, dw), (Ho, Wo) = geom.kernel_stride, geom.dilation, geom.out_size
+    out = allocate((x.shape[0], w.shape[0], Ho, Wo), x.dtype, "the output of conv2d")
+    _direct.conv2d_forward_reference(_padded_copy(x, geom), w, b, sh, sw, dh, dw, out)
+    return out
+
+
+def _conv2d_backward_reference(g, x, w, geom):
+    """:func:`_conv2d_backward` through :func:`numbacnn.kernels.conv.conv2d_backward_reference`."""
+    (sh, sw), (dh, dw) = geom.kernel_stride, geom.dilation
+    top, _, left, _ = geom.pads
+    xp = _padded_copy(x, geom)
+    grad_xp = np.empty_like(xp)
+    grad_w = np.empty_like(w)
+    grad_b = np.empty(w.shape[0], dtype=x.dtype)
+    _direct.conv2d_backward_reference(g, xp, w, sh, sw, dh, dw, grad_xp, grad_w, grad_b)
+    H, W = x.shape[2:]
+    grad_x = np.ascontiguousarray(grad_xp[:, :, top:top + H, left:left + W])
+    return grad_x, grad_w, grad_b
+
+
+def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, *, reference=False):
     r"""Batched 2-D convolution (cross-correlation), equal to ``torch.nn.functional.conv2d``.
 
     Computes, for every image ``n``, filter ``f`` and output pixel ``(i, j)``,
@@ -192,6 +270,12 @@ def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1):
         as in torch.
     dilation : int or (int, int), default 1
         Spacing ``(dh, dw)`` between kernel taps, at least 1.
+    reference : bool, default False
+        Run the reference loops
+        :func:`numbacnn.kernels.conv.conv2d_forward_reference` (the equation
+        above, one loop per index, on a zero-padded copy of ``x``) instead of
+        the fast kernels.  Same validation, dtype and shape; the values agree
+        to round-off.  Slow: for reading, teaching and testing.
 
     Returns
     -------
@@ -211,8 +295,9 @@ def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1):
     TypeError
         On non-numeric arrays or non-integer stride/padding/dilation.
     MemoryError
-        When the output cannot be allocated; the message names its shape and
-        size in bytes.
+        When the output (or, with ``reference=True``, the zero-padded copy of
+        ``x``) cannot be allocated; the message names its shape and size in
+        bytes.
 
     Notes
     -----
@@ -242,22 +327,14 @@ def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1):
     array([[11., 25.],
            [52., 91.]])
     """
-    x = as_rectangular_array(x, "x")
-    weight = as_rectangular_array(weight, "weight")
-    if bias is not None:
-        bias = as_rectangular_array(bias, "bias")
-    check_conv_operands(x, weight, bias)
-    geom = _geometry(x.shape, weight.shape, stride, padding, dilation)
-    dtype = common_float_dtype(x, weight, bias)
-    w = as_float_array(weight, "weight", dtype)
-    if bias is None:
-        b = np.zeros(weight.shape[0], dtype=dtype)
-    else:
-        b = as_float_array(bias, "bias", dtype)
-    return _conv2d_forward(as_float_array(x, "x", dtype), w, b, geom)
+    reference = check_bool(reference, "reference")
+    x, w, b, geom = _forward_operands(x, weight, bias, stride, padding, dilation)
+    if reference:
+        return _conv2d_forward_reference(x, w, b, geom)
+    return _conv2d_forward(x, w, b, geom)
 
 
-def conv2d_backward(grad_out, x, weight, stride=1, padding=0, dilation=1):
+def conv2d_backward(grad_out, x, weight, stride=1, padding=0, dilation=1, *, reference=False):
     r"""Gradients of :func:`conv2d` with respect to ``x``, ``weight`` and the bias.
 
     For an upstream gradient :math:`g = \partial L / \partial y` of shape
@@ -288,6 +365,10 @@ def conv2d_backward(grad_out, x, weight, stride=1, padding=0, dilation=1):
         The filters of the forward pass.
     stride, padding, dilation
         As in :func:`conv2d` (the bias does not influence any gradient).
+    reference : bool, default False
+        Run :func:`numbacnn.kernels.conv.conv2d_backward_reference` (the three
+        sums above, one loop per index, on a zero-padded copy of ``x``)
+        instead of the fast kernels; results agree to round-off.
 
     Returns
     -------
@@ -332,20 +413,8 @@ def conv2d_backward(grad_out, x, weight, stride=1, padding=0, dilation=1):
     >>> gb
     array([4.])
     """
-    grad_out = as_rectangular_array(grad_out, "grad_out")
-    x = as_rectangular_array(x, "x")
-    weight = as_rectangular_array(weight, "weight")
-    check_conv_operands(x, weight)
-    geom = _geometry(x.shape, weight.shape, stride, padding, dilation)
-    N, F, (Ho, Wo) = x.shape[0], weight.shape[0], geom.out_size
-    check_ndim(grad_out, "grad_out", 4, "(N, F, Ho, Wo)")
-    if grad_out.shape != (N, F, Ho, Wo):
-        raise ValueError(
-            f"grad_out must have the forward output shape (N, F, Ho, Wo) = "
-            f"{(N, F, Ho, Wo)} for x of shape {x.shape} and weight of shape "
-            f"{weight.shape}; got shape {grad_out.shape}"
-        )
-    dtype = common_float_dtype(grad_out, x, weight)
-    w = as_float_array(weight, "weight", dtype)
-    g = as_float_array(grad_out, "grad_out", dtype)
-    return _conv2d_backward(g, as_float_array(x, "x", dtype), w, geom)
+    reference = check_bool(reference, "reference")
+    g, x, w, geom = _backward_operands(grad_out, x, weight, stride, padding, dilation)
+    if reference:
+        return _conv2d_backward_reference(g, x, w, geom)
+    return _conv2d_backward(g, x, w, geom)

@@ -7,7 +7,7 @@ recurrent functions, and :doc:`/theory/lstm`.
 import numpy as np
 
 from .._deprecation import renamed_kwargs
-from .._validation import check_shape, common_float_dtype
+from .._validation import check_bool, check_shape, common_float_dtype
 from ..kernels import gru as _gru
 from ._recurrent import _convert, _sequence_sizes
 
@@ -16,17 +16,22 @@ __all__ = ["gru_forward", "gru_backward"]
 _RENAMED = {"W": "W_ih", "U": "W_hh", "b_w": "b_ih", "b_u": "b_hh"}
 
 
-def _gru_forward(x, h0, W_ih, W_hh, b_ih, b_hh):
-    """Forward pass on checked C-contiguous arrays of one float dtype, no validation."""
+def _gru_forward(x, h0, W_ih, W_hh, b_ih, b_hh, kernel=_gru.gru_forward_fast):
+    """Forward pass on checked C-contiguous arrays of one float dtype, no validation.
+
+    ``kernel`` is :func:`~numbacnn.kernels.gru.gru_forward_fast` or its
+    reference twin (same signature).
+    """
     N, T, _ = x.shape
     H = h0.shape[1]
     h = np.empty((N, T, H), dtype=x.dtype)
     gates = np.empty((N, T, 3 * H), dtype=x.dtype)
-    _gru.gru_forward_fast(x, h0, W_ih, W_hh, b_ih, b_hh, h, gates)
+    kernel(x, h0, W_ih, W_hh, b_ih, b_hh, h, gates)
     return h, gates
 
 
-def _gru_backward(grad_h, x, h0, W_ih, W_hh, b_ih, b_hh, h, gates):
+def _gru_backward(grad_h, x, h0, W_ih, W_hh, b_ih, b_hh, h, gates,
+                  kernel=_gru.gru_backward_fast):
     """BPTT on checked arrays (as in :func:`_gru_forward`)."""
     N, T, D = x.shape
     H = h0.shape[1]
@@ -39,7 +44,7 @@ def _gru_backward(grad_h, x, h0, W_ih, W_hh, b_ih, b_hh, h, gates):
         np.zeros(3 * H, dtype=dtype),
         np.zeros(3 * H, dtype=dtype),
     )
-    _gru.gru_backward_fast(grad_h, x, h0, W_ih, W_hh, b_ih, b_hh, h, gates, *grads)
+    kernel(grad_h, x, h0, W_ih, W_hh, b_ih, b_hh, h, gates, *grads)
     return grads
 
 
@@ -54,7 +59,7 @@ def _gru_check(x, h0, W_ih, W_hh, b_ih, b_hh):
 
 
 @renamed_kwargs(**_RENAMED)
-def gru_forward(x, h0, W_ih, W_hh, b_ih, b_hh):
+def gru_forward(x, h0, W_ih, W_hh, b_ih, b_hh, *, reference=False):
     """Forward pass of the GRU (torch.nn.GRU's equations, gates reset, update, new).
 
     .. math::
@@ -82,6 +87,10 @@ def gru_forward(x, h0, W_ih, W_hh, b_ih, b_hh):
         ``bias_ih_l0``, ``bias_hh_l0``; formerly the keywords ``b_w``, ``b_u``);
         they differ only in the ``n`` block, where ``b_hh`` sits inside the
         reset gate's product.
+    reference : bool, default False
+        Run :func:`numbacnn.kernels.gru.gru_forward_reference` (the equations
+        index for index, with ``np.tanh``) instead of the fast kernel; same
+        validation, dtypes and shapes, values equal to round-off.
 
     Returns
     -------
@@ -110,6 +119,7 @@ def gru_forward(x, h0, W_ih, W_hh, b_ih, b_hh):
     >>> bool(np.allclose(h[0, -1], h0[0]))
     True
     """
+    reference = check_bool(reference, "reference")
     dtype = common_float_dtype(x, h0, W_ih, W_hh, b_ih, b_hh)
     x, h0, W_ih, W_hh, b_ih, b_hh = _convert(
         [("x", x), ("h0", h0), ("W_ih", W_ih), ("W_hh", W_hh), ("b_ih", b_ih),
@@ -117,11 +127,12 @@ def gru_forward(x, h0, W_ih, W_hh, b_ih, b_hh):
         dtype,
     )
     _gru_check(x, h0, W_ih, W_hh, b_ih, b_hh)
-    return _gru_forward(x, h0, W_ih, W_hh, b_ih, b_hh)
+    kernel = _gru.gru_forward_reference if reference else _gru.gru_forward_fast
+    return _gru_forward(x, h0, W_ih, W_hh, b_ih, b_hh, kernel)
 
 
 @renamed_kwargs(**_RENAMED)
-def gru_backward(grad_h, x, h0, W_ih, W_hh, b_ih, b_hh, h, gates):
+def gru_backward(grad_h, x, h0, W_ih, W_hh, b_ih, b_hh, h, gates, *, reference=False):
     """Backpropagation through time for :func:`gru_forward`.
 
     Backwards in time, with :math:`\\nabla_h` = ``grad_h[:, t]`` plus what flows
@@ -147,6 +158,9 @@ def gru_backward(grad_h, x, h0, W_ih, W_hh, b_ih, b_hh, h, gates):
         Arguments of :func:`gru_forward`.
     h, gates : array_like
         Outputs of :func:`gru_forward`.
+    reference : bool, default False
+        Run :func:`numbacnn.kernels.gru.gru_backward_reference` instead of the
+        fast kernel; values equal to round-off.
 
     Returns
     -------
@@ -176,6 +190,7 @@ def gru_backward(grad_h, x, h0, W_ih, W_hh, b_ih, b_hh, h, gates):
     >>> [g.shape for g in grads]
     [(2, 4, 3), (2, 5), (15, 3), (15, 5), (15,), (15,)]
     """
+    reference = check_bool(reference, "reference")
     dtype = common_float_dtype(grad_h, x, h0, W_ih, W_hh, b_ih, b_hh, h, gates)
     grad_h, x, h0, W_ih, W_hh, b_ih, b_hh, h, gates = _convert(
         [("grad_h", grad_h), ("x", x), ("h0", h0), ("W_ih", W_ih), ("W_hh", W_hh),
@@ -187,4 +202,5 @@ def gru_backward(grad_h, x, h0, W_ih, W_hh, b_ih, b_hh, h, gates):
     check_shape(grad_h, "grad_h", "(N, T, H)", (N, T, H), src_nth)
     check_shape(h, "h", "(N, T, H)", (N, T, H), src_nth)
     check_shape(gates, "gates", "(N, T, 3H)", (N, T, 3 * H), src_nth)
-    return _gru_backward(grad_h, x, h0, W_ih, W_hh, b_ih, b_hh, h, gates)
+    kernel = _gru.gru_backward_reference if reference else _gru.gru_backward_fast
+    return _gru_backward(grad_h, x, h0, W_ih, W_hh, b_ih, b_hh, h, gates, kernel)

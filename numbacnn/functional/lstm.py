@@ -7,7 +7,7 @@ recurrent functions, and :doc:`/theory/lstm`.
 import numpy as np
 
 from .._deprecation import renamed_kwargs
-from .._validation import as_float_array, check_shape, common_float_dtype
+from .._validation import as_float_array, check_bool, check_shape, common_float_dtype
 from ..kernels import lstm as _lstm
 from ._recurrent import _check_ord, _convert, _matrix_norms, _optional_zeros, _sequence_sizes
 
@@ -16,18 +16,23 @@ __all__ = ["lstm_forward", "lstm_backward", "lstm_gradient_norms"]
 _RENAMED = {"W": "W_ih", "U": "W_hh"}
 
 
-def _lstm_forward(x, h0, c0, W_ih, W_hh, b):
-    """Forward pass on checked C-contiguous arrays of one float dtype, no validation."""
+def _lstm_forward(x, h0, c0, W_ih, W_hh, b, kernel=_lstm.lstm_forward_fast):
+    """Forward pass on checked C-contiguous arrays of one float dtype, no validation.
+
+    ``kernel`` is :func:`~numbacnn.kernels.lstm.lstm_forward_fast` or its
+    reference twin (same signature).
+    """
     N, T, _ = x.shape
     H = h0.shape[1]
     h = np.empty((N, T, H), dtype=x.dtype)
     c = np.empty((N, T, H), dtype=x.dtype)
     gates = np.empty((N, T, 4 * H), dtype=x.dtype)
-    _lstm.lstm_forward_fast(x, h0, c0, W_ih, W_hh, b, h, c, gates)
+    kernel(x, h0, c0, W_ih, W_hh, b, h, c, gates)
     return h, c, gates
 
 
-def _lstm_backward(grad_h, x, h0, c0, W_ih, W_hh, h, c, gates, grad_c_last):
+def _lstm_backward(grad_h, x, h0, c0, W_ih, W_hh, h, c, gates, grad_c_last,
+                   kernel=_lstm.lstm_backward_fast):
     """BPTT on checked arrays (as in :func:`_lstm_forward`); ``grad_c_last`` is an array."""
     N, T, D = x.shape
     H = h0.shape[1]
@@ -40,7 +45,7 @@ def _lstm_backward(grad_h, x, h0, c0, W_ih, W_hh, h, c, gates, grad_c_last):
         np.zeros((4 * H, H), dtype=dtype),
         np.zeros(4 * H, dtype=dtype),
     )
-    _lstm.lstm_backward_fast(grad_h, x, h0, c0, W_ih, W_hh, h, c, gates, grad_c_last, *grads)
+    kernel(grad_h, x, h0, c0, W_ih, W_hh, h, c, gates, grad_c_last, *grads)
     return grads
 
 
@@ -54,7 +59,7 @@ def _lstm_check(x, h0, c0, W_ih, W_hh):
 
 
 @renamed_kwargs(**_RENAMED)
-def lstm_forward(x, h0, c0, W_ih, W_hh, b):
+def lstm_forward(x, h0, c0, W_ih, W_hh, b, *, reference=False):
     """Forward pass of the LSTM (gates stacked input, forget, candidate, output).
 
     .. math::
@@ -84,6 +89,10 @@ def lstm_forward(x, h0, c0, W_ih, W_hh, b):
         (formerly the keyword ``U``; torch's ``weight_hh_l0``).
     b : array_like, shape (4H,)
         Gate biases.
+    reference : bool, default False
+        Run :func:`numbacnn.kernels.lstm.lstm_forward_reference` (the
+        equations index for index, with ``np.tanh``) instead of the fast
+        kernel; same validation, dtypes and shapes, values equal to round-off.
 
     Returns
     -------
@@ -114,17 +123,20 @@ def lstm_forward(x, h0, c0, W_ih, W_hh, b):
     >>> bool(np.allclose(c[0, -1], c0[0]))
     True
     """
+    reference = check_bool(reference, "reference")
     dtype = common_float_dtype(x, h0, c0, W_ih, W_hh, b)
     x, h0, c0, W_ih, W_hh, b = _convert(
         [("x", x), ("h0", h0), ("c0", c0), ("W_ih", W_ih), ("W_hh", W_hh), ("b", b)], dtype
     )
     N, T, D, H = _lstm_check(x, h0, c0, W_ih, W_hh)
     check_shape(b, "b", "(4H,)", (4 * H,), f"H = {H} from h0.shape[1]")
-    return _lstm_forward(x, h0, c0, W_ih, W_hh, b)
+    kernel = _lstm.lstm_forward_reference if reference else _lstm.lstm_forward_fast
+    return _lstm_forward(x, h0, c0, W_ih, W_hh, b, kernel)
 
 
 @renamed_kwargs(**_RENAMED)
-def lstm_backward(grad_h, x, h0, c0, W_ih, W_hh, h, c, gates, grad_c_last=None):
+def lstm_backward(grad_h, x, h0, c0, W_ih, W_hh, h, c, gates, grad_c_last=None, *,
+                  reference=False):
     """Backpropagation through time for :func:`lstm_forward`.
 
     Backwards in time, :math:`\\nabla_{h^{(t)}}` is ``grad_h[:, t]`` plus
@@ -157,6 +169,9 @@ def lstm_backward(grad_h, x, h0, c0, W_ih, W_hh, h, c, gates, grad_c_last=None):
         Outputs of :func:`lstm_forward`.
     grad_c_last : array_like, shape (N, H), optional
         Extra gradient on the last cell state :math:`c^{(T)}`; None means zeros.
+    reference : bool, default False
+        Run :func:`numbacnn.kernels.lstm.lstm_backward_reference` instead of
+        the fast kernel; values equal to round-off.
 
     Returns
     -------
@@ -187,6 +202,7 @@ def lstm_backward(grad_h, x, h0, c0, W_ih, W_hh, h, c, gates, grad_c_last=None):
     >>> [g.shape for g in grads]
     [(2, 4, 3), (2, 5), (2, 5), (20, 3), (20, 5), (20,)]
     """
+    reference = check_bool(reference, "reference")
     dtype = common_float_dtype(grad_h, x, h0, c0, W_ih, W_hh, h, c, gates, grad_c_last)
     grad_h, x, h0, c0, W_ih, W_hh, h, c, gates = _convert(
         [("grad_h", grad_h), ("x", x), ("h0", h0), ("c0", c0), ("W_ih", W_ih),
@@ -204,7 +220,8 @@ def lstm_backward(grad_h, x, h0, c0, W_ih, W_hh, h, c, gates, grad_c_last=None):
         grad_c_last, "grad_c_last", (N, H), dtype, "(N, H)",
         f"N = {N} from x.shape[0], {src_h}",
     )
-    return _lstm_backward(grad_h, x, h0, c0, W_ih, W_hh, h, c, gates, grad_c_last)
+    kernel = _lstm.lstm_backward_reference if reference else _lstm.lstm_backward_fast
+    return _lstm_backward(grad_h, x, h0, c0, W_ih, W_hh, h, c, gates, grad_c_last, kernel)
 
 
 @renamed_kwargs(**_RENAMED)

@@ -29,12 +29,22 @@ Conventions (those of
   input and need no scratch memory.  An output too large to allocate is a
   ``MemoryError`` naming its shape and size in bytes.
 
+With ``reference=True`` the public functions run the ``*_reference`` loops
+of :mod:`numbacnn.kernels.pool` (the ones the documentation shows) instead of
+the parallel kernels; the results are identical.
+
 See :doc:`/theory/cnn-layers` for the equations and their derivatives.
 """
 
 import numpy as np
 
-from .._validation import allocate, as_float_array, as_float_ndarray, common_float_dtype
+from .._validation import (
+    allocate,
+    as_float_array,
+    as_float_ndarray,
+    check_bool,
+    common_float_dtype,
+)
 from ..kernels import pool as _k
 from ._geometry import pool_geometry
 
@@ -106,7 +116,18 @@ def _avg_pool2d_backward(grad_out, x, geom):
     return grad_x
 
 
-def max_pool2d(x, kernel_size, stride=None, padding=0):
+def _pool_reference(kernel, x_or_grad, geom, out_shape, dtype, name, *extra):
+    """Allocate ``out_shape`` and run the reference loop ``kernel`` of :mod:`numbacnn.kernels.pool`.
+
+    ``extra`` are the arrays the kernel reads after ``x_or_grad`` (``x`` for
+    the max-pool gradient).
+    """
+    out = allocate(out_shape, dtype, name)
+    kernel(x_or_grad, *extra, *geom.kernel, *geom.stride, *geom.padding, out)
+    return out
+
+
+def max_pool2d(x, kernel_size, stride=None, padding=0, *, reference=False):
     r"""2-D max pooling: the largest value of each window.
 
     .. math::
@@ -126,6 +147,10 @@ def max_pool2d(x, kernel_size, stride=None, padding=0):
         ``(sh, sw)``, each ``>= 1``; default ``kernel_size``.
     padding : int or (int, int)
         ``(ph, pw)``, ``0 <= ph <= kh // 2``, ``0 <= pw <= kw // 2``.
+    reference : bool, default False
+        Run the reference loop :func:`numbacnn.kernels.pool.max_pool2d_reference`
+        (the equation above, one loop per index) instead of the parallel
+        kernels; same validation, dtype and values.
 
     Returns
     -------
@@ -158,11 +183,16 @@ def max_pool2d(x, kernel_size, stride=None, padding=0):
     array([[[[ 5.,  7.],
              [13., 15.]]]])
     """
+    reference = check_bool(reference, "reference")
     x = as_float_ndarray(x, "x", 4, "(N, C, H, W)")
-    return _max_pool2d_forward(x, _geometry(x.shape, kernel_size, stride, padding))
+    geom = _geometry(x.shape, kernel_size, stride, padding)
+    if reference:
+        return _pool_reference(_k.max_pool2d_reference, x, geom, x.shape[:2] + geom.out_size,
+                               x.dtype, "the output of max_pool2d")
+    return _max_pool2d_forward(x, geom)
 
 
-def max_pool2d_backward(grad_out, x, kernel_size, stride=None, padding=0):
+def max_pool2d_backward(grad_out, x, kernel_size, stride=None, padding=0, *, reference=False):
     r"""Gradient of :func:`max_pool2d` with respect to ``x``.
 
     Only the maximum of a window influences its output, with derivative 1:
@@ -188,6 +218,9 @@ def max_pool2d_backward(grad_out, x, kernel_size, stride=None, padding=0):
         The forward input.
     kernel_size, stride, padding
         As in :func:`max_pool2d`.
+    reference : bool, default False
+        Run :func:`numbacnn.kernels.pool.max_pool2d_backward_reference`
+        instead of the parallel kernels; identical values.
 
     Returns
     -------
@@ -203,11 +236,15 @@ def max_pool2d_backward(grad_out, x, kernel_size, stride=None, padding=0):
     array([[[[0., 1.],
              [0., 0.]]]])
     """
+    reference = check_bool(reference, "reference")
     grad_out, x, geom = _backward_operands(grad_out, x, kernel_size, stride, padding)
+    if reference:
+        return _pool_reference(_k.max_pool2d_backward_reference, grad_out, geom, x.shape,
+                               x.dtype, "grad_x", x)
     return _max_pool2d_backward(grad_out, x, geom)
 
 
-def avg_pool2d(x, kernel_size, stride=None, padding=0):
+def avg_pool2d(x, kernel_size, stride=None, padding=0, *, reference=False):
     r"""2-D average pooling: the mean of each window, padding counted as zeros.
 
     .. math::
@@ -223,6 +260,9 @@ def avg_pool2d(x, kernel_size, stride=None, padding=0):
     ----------
     x, kernel_size, stride, padding
         As in :func:`max_pool2d`.
+    reference : bool, default False
+        Run :func:`numbacnn.kernels.pool.avg_pool2d_reference` instead of the
+        parallel kernels; identical values.
 
     Returns
     -------
@@ -236,11 +276,16 @@ def avg_pool2d(x, kernel_size, stride=None, padding=0):
     array([[[[ 2.5,  4.5],
              [10.5, 12.5]]]])
     """
+    reference = check_bool(reference, "reference")
     x = as_float_ndarray(x, "x", 4, "(N, C, H, W)")
-    return _avg_pool2d_forward(x, _geometry(x.shape, kernel_size, stride, padding))
+    geom = _geometry(x.shape, kernel_size, stride, padding)
+    if reference:
+        return _pool_reference(_k.avg_pool2d_reference, x, geom, x.shape[:2] + geom.out_size,
+                               x.dtype, "the output of avg_pool2d")
+    return _avg_pool2d_forward(x, geom)
 
 
-def avg_pool2d_backward(grad_out, x, kernel_size, stride=None, padding=0):
+def avg_pool2d_backward(grad_out, x, kernel_size, stride=None, padding=0, *, reference=False):
     r"""Gradient of :func:`avg_pool2d` with respect to ``x``.
 
     Every input pixel of a window receives an equal share:
@@ -261,6 +306,9 @@ def avg_pool2d_backward(grad_out, x, kernel_size, stride=None, padding=0):
     x : array_like, shape (N, C, H, W)
     kernel_size, stride, padding
         As in :func:`avg_pool2d`.
+    reference : bool, default False
+        Run :func:`numbacnn.kernels.pool.avg_pool2d_backward_reference`
+        instead of the parallel kernels; identical values.
 
     Returns
     -------
@@ -274,5 +322,9 @@ def avg_pool2d_backward(grad_out, x, kernel_size, stride=None, padding=0):
     array([[[[0.25, 0.25, 0.25, 0.25],
              [0.25, 0.25, 0.25, 0.25]]]])
     """
+    reference = check_bool(reference, "reference")
     grad_out, x, geom = _backward_operands(grad_out, x, kernel_size, stride, padding)
+    if reference:
+        return _pool_reference(_k.avg_pool2d_backward_reference, grad_out, geom, x.shape,
+                               x.dtype, "grad_x")
     return _avg_pool2d_backward(grad_out, x, geom)

@@ -7,7 +7,13 @@ recurrent functions, and :doc:`/theory/rnn`.
 import numpy as np
 
 from .._deprecation import renamed_kwargs
-from .._validation import check_ndim, check_nonempty, check_shape, common_float_dtype
+from .._validation import (
+    check_bool,
+    check_ndim,
+    check_nonempty,
+    check_shape,
+    common_float_dtype,
+)
 from ..kernels import rnn as _rnn
 from ._recurrent import (
     _check_ord,
@@ -23,16 +29,21 @@ __all__ = ["rnn_forward", "rnn_backward", "rnn_gradient_norms"]
 _RENAMED = {"U": "W_ih", "W": "W_hh"}
 
 
-def _rnn_forward(x, h0, W_ih, W_hh, b, V, c, relu):
-    """Forward pass on checked C-contiguous arrays of one float dtype, no validation."""
+def _rnn_forward(x, h0, W_ih, W_hh, b, V, c, relu, kernel=_rnn.rnn_forward_fast):
+    """Forward pass on checked C-contiguous arrays of one float dtype, no validation.
+
+    ``kernel`` is :func:`~numbacnn.kernels.rnn.rnn_forward_fast` or its
+    reference twin (same signature).
+    """
     N, T, _ = x.shape
     h = np.empty((N, T, h0.shape[1]), dtype=x.dtype)
     y = np.empty((N, T, V.shape[0]), dtype=x.dtype)
-    _rnn.rnn_forward_fast(x, h0, W_ih, W_hh, b, V, c, relu, h, y)
+    kernel(x, h0, W_ih, W_hh, b, V, c, relu, h, y)
     return h, y
 
 
-def _rnn_backward(grad_y, x, h0, h, W_ih, W_hh, V, grad_h_last, relu):
+def _rnn_backward(grad_y, x, h0, h, W_ih, W_hh, V, grad_h_last, relu,
+                  kernel=_rnn.rnn_backward_fast):
     """BPTT on checked arrays (as in :func:`_rnn_forward`); ``grad_h_last`` is an array."""
     N, T, D = x.shape
     H, O = h0.shape[1], V.shape[0]
@@ -46,7 +57,7 @@ def _rnn_backward(grad_y, x, h0, h, W_ih, W_hh, V, grad_h_last, relu):
         np.zeros((O, H), dtype=dtype),
         np.zeros(O, dtype=dtype),
     )
-    _rnn.rnn_backward_fast(grad_y, x, h0, h, W_ih, W_hh, V, relu, grad_h_last, *grads)
+    kernel(grad_y, x, h0, h, W_ih, W_hh, V, relu, grad_h_last, *grads)
     return grads
 
 
@@ -68,7 +79,7 @@ def _output_size(V, H):
 
 
 @renamed_kwargs(**_RENAMED)
-def rnn_forward(x, h0, W_ih, W_hh, b, V, c, activation="tanh"):
+def rnn_forward(x, h0, W_ih, W_hh, b, V, c, activation="tanh", *, reference=False):
     """Forward pass of the simple (Elman) RNN.
 
     For every sequence and every step :math:`t = 1, \\dots, T`
@@ -103,6 +114,10 @@ def rnn_forward(x, h0, W_ih, W_hh, b, V, c, activation="tanh"):
         Output bias.
     activation : {"tanh", "relu"}, default "tanh"
         The hidden activation :math:`\\phi`.
+    reference : bool, default False
+        Run :func:`numbacnn.kernels.rnn.rnn_forward_reference` (the equations
+        index for index, with ``np.tanh``) instead of the fast kernel; same
+        validation, dtypes and shapes, values equal to round-off.
 
     Returns
     -------
@@ -119,7 +134,7 @@ def rnn_forward(x, h0, W_ih, W_hh, b, V, c, activation="tanh"):
     -----
     The kernels are :func:`numbacnn.kernels.rnn.rnn_forward_reference` (the
     equations index for index) and :func:`numbacnn.kernels.rnn.rnn_forward_fast`
-    (what runs here; the tests prove both equal).  See :doc:`/theory/rnn`.
+    (what runs unless ``reference=True``; the tests prove both equal).  See :doc:`/theory/rnn`.
 
     Examples
     --------
@@ -137,6 +152,7 @@ def rnn_forward(x, h0, W_ih, W_hh, b, V, c, activation="tanh"):
     True
     """
     relu = _is_relu(activation)
+    reference = check_bool(reference, "reference")
     dtype = common_float_dtype(x, h0, W_ih, W_hh, b, V, c)
     x, h0, W_ih, W_hh, b, V, c = _convert(
         [("x", x), ("h0", h0), ("W_ih", W_ih), ("W_hh", W_hh), ("b", b), ("V", V), ("c", c)],
@@ -146,11 +162,13 @@ def rnn_forward(x, h0, W_ih, W_hh, b, V, c, activation="tanh"):
     check_shape(b, "b", "(H,)", (H,), f"H = {H} from h0.shape[1]")
     O = _output_size(V, H)
     check_shape(c, "c", "(O,)", (O,), f"O = {O} from V.shape[0]")
-    return _rnn_forward(x, h0, W_ih, W_hh, b, V, c, relu)
+    kernel = _rnn.rnn_forward_reference if reference else _rnn.rnn_forward_fast
+    return _rnn_forward(x, h0, W_ih, W_hh, b, V, c, relu, kernel)
 
 
 @renamed_kwargs(**_RENAMED)
-def rnn_backward(grad_y, x, h0, h, W_ih, W_hh, V, grad_h_last=None, activation="tanh"):
+def rnn_backward(grad_y, x, h0, h, W_ih, W_hh, V, grad_h_last=None, activation="tanh", *,
+                 reference=False):
     """Backpropagation through time for :func:`rnn_forward`.
 
     With :math:`\\delta^{(t)} = \\nabla_{a^{(t)}}\\mathcal L`, the lecture's
@@ -201,6 +219,9 @@ def rnn_backward(grad_y, x, h0, h, W_ih, W_hh, V, grad_h_last=None, activation="
         that read only the final state); None means zeros.
     activation : {"tanh", "relu"}, default "tanh"
         The hidden activation of the forward pass.
+    reference : bool, default False
+        Run :func:`numbacnn.kernels.rnn.rnn_backward_reference` instead of the
+        fast kernel; values equal to round-off.
 
     Returns
     -------
@@ -238,6 +259,7 @@ def rnn_backward(grad_y, x, h0, h, W_ih, W_hh, V, grad_h_last=None, activation="
     [(3, 6, 2), (3, 5), (5, 2), (5, 5), (5,), (1, 5), (1,)]
     """
     relu = _is_relu(activation)
+    reference = check_bool(reference, "reference")
     dtype = common_float_dtype(grad_y, x, h0, h, W_ih, W_hh, V, grad_h_last)
     grad_y, x, h0, h, W_ih, W_hh, V = _convert(
         [("grad_y", grad_y), ("x", x), ("h0", h0), ("h", h), ("W_ih", W_ih), ("W_hh", W_hh),
@@ -254,7 +276,8 @@ def rnn_backward(grad_y, x, h0, h, W_ih, W_hh, V, grad_h_last=None, activation="
         grad_h_last, "grad_h_last", (N, H), dtype, "(N, H)",
         f"N = {N} from x.shape[0], {src_h}",
     )
-    return _rnn_backward(grad_y, x, h0, h, W_ih, W_hh, V, grad_h_last, relu)
+    kernel = _rnn.rnn_backward_reference if reference else _rnn.rnn_backward_fast
+    return _rnn_backward(grad_y, x, h0, h, W_ih, W_hh, V, grad_h_last, relu, kernel)
 
 
 @renamed_kwargs(**_RENAMED)
