@@ -135,6 +135,7 @@ PUBLIC_MODULES = [
     ("numbacnn.sklearn", "scikit-learn estimators"),
     ("numbacnn.datasets", "Datasets"),
     ("numbacnn._gradcheck", "Gradient checking"),
+    ("numbacnn.testing", "Checkers for your own kernels"),
     ("numbacnn.experiments", "Experiments"),
     ("numbacnn.kernels.conv", "Kernels: convolution, reference loops"),
     ("numbacnn.kernels.conv_fast", "Kernels: convolution, fast loops"),
