@@ -50,6 +50,8 @@ extensions = [
     "sphinx.ext.viewcode",
     "numpydoc",
     "myst_nb",
+    # exercises at the end of each theory page; their solutions sit in <details> blocks
+    "sphinx_exercise",
 ]
 
 exclude_patterns = ["_build", "_generated", "_autogen", "**.ipynb_checkpoints", "README.md"]

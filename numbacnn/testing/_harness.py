@@ -59,6 +59,8 @@ class Case:
         for k, v in self.arrays.items():
             if v is not None and v.size <= _SHOW_LIMIT:
                 text = np.array2string(v, separator=", ", prefix=f"  {k} = ")
+                # numpy separates the blocks of a 3-D or 4-D array by blank lines
+                text = "\n".join(line for line in text.splitlines() if line.strip())
                 lines.append(f"  {k} = {text}")
         return lines
 
