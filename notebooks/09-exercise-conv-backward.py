@@ -39,7 +39,7 @@
 # Until the body of `conv2d_backward` is written, the cell above fails: the function
 # returns `None`, and the checker says so. Write the body, run the cell again, and
 # read each message the checker gives you until it prints that every example agrees.
-# A solution is in notebook `09-exercise-conv-backward-solution`.
+# A solution is in notebook `09-solution-conv-backward`.
 
 # %%
 import os

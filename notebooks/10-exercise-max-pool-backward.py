@@ -35,7 +35,7 @@
 # Until the body of `max_pool2d_backward` is written, the cell above fails: the function
 # returns `None`, and the checker says so. Write the body, run the cell again, and
 # read each message the checker gives you until it prints that every example agrees.
-# A solution is in notebook `10-exercise-max-pool-backward-solution`.
+# A solution is in notebook `10-solution-max-pool-backward`.
 
 # %%
 import os

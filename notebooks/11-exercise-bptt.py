@@ -44,7 +44,7 @@
 # Until the body of `rnn_backward` is written, the cell above fails: the function
 # returns `None`, and the checker says so. Write the body, run the cell again, and
 # read each message the checker gives you until it prints that every example agrees.
-# A solution is in notebook `11-exercise-bptt-solution`.
+# A solution is in notebook `11-solution-bptt`.
 
 # %%
 import os

@@ -1,7 +1,8 @@
 """The exercise notebooks: each blank template fails its checker helpfully, each solution passes.
 
 An exercise is a pair of notebooks, ``NN-exercise-<name>.py`` (the template: the
-kernel's signature with an empty body) and ``NN-exercise-<name>-solution.py``.
+kernel's signature with an empty body) and ``NN-solution-<name>.py`` (listed after
+it, as the names sort).
 Both live in ``notebooks/`` with the walk-throughs, so the docs show them and
 ``pytest --nbmake notebooks`` runs them.  The template's checker cell carries the
 ``raises-exception`` tag, which nbclient (behind nbmake and the docs build)
@@ -25,6 +26,10 @@ EXERCISES = [
     ("10-exercise-max-pool-backward", "max_pool2d_backward", "check_max_pool2d_backward"),
     ("11-exercise-bptt", "rnn_backward", "check_rnn_backward"),
 ]
+
+
+def solution(stem):
+    return stem.replace("-exercise-", "-solution-")
 IDS = [stem for stem, _, _ in EXERCISES]
 
 
@@ -43,7 +48,8 @@ def run_cells(cells, monkeypatch):
 
 def test_every_exercise_notebook_is_listed_here():
     stems = {p.stem for p in NOTEBOOK_DIR.glob("*-exercise-*.py")}
-    assert stems == {s for s, _, _ in EXERCISES} | {f"{s}-solution" for s, _, _ in EXERCISES}
+    stems |= {p.stem for p in NOTEBOOK_DIR.glob("*-solution-*.py")}
+    assert stems == {s for s, _, _ in EXERCISES} | {solution(s) for s, _, _ in EXERCISES}
 
 
 @pytest.mark.parametrize("stem, function, checker", EXERCISES, ids=IDS)
@@ -65,7 +71,7 @@ def test_the_blank_template_fails_the_checker_with_a_helpful_message(
 
 @pytest.mark.parametrize("stem, function, checker", EXERCISES, ids=IDS)
 def test_the_solution_passes_the_checker(stem, function, checker, monkeypatch):
-    cells = code_cells(f"{stem}-solution")
+    cells = code_cells(solution(stem))
     assert not any(TAG in c.metadata.get("tags", []) for c in cells)  # nbmake must see a failure
     namespace = run_cells(cells, monkeypatch)
     assert namespace["EXAMPLES"] == 15  # fast mode reached the notebook
@@ -79,5 +85,5 @@ def test_template_and_solution_differ_only_in_the_kernel(stem, function, checker
         return [re.sub(r"  # noqa: F401.*", "", c.source) for c in cells
                 if f"def {function}(" not in c.source]
 
-    template, solution = comparable(code_cells(stem)), comparable(code_cells(f"{stem}-solution"))
-    assert template == solution[:len(template)]
+    template, solved = comparable(code_cells(stem)), comparable(code_cells(solution(stem)))
+    assert template == solved[:len(template)]

@@ -71,7 +71,7 @@ def _build_forward(params):
     out = ref.conv2d(x, w, b, *_geometry(options))
     case = Case("conv2d", {"x": x, "weight": w, "bias": b}, options, [("out", out)])
     up = x.shape[:1] + w.shape[:1] + _rounded_up(x.shape, w.shape, options)
-    case.shape_hints = {("out", up): ["  hint: the output size is rounded up; " + _SIZE_RULE]}
+    case.shape_hints = {("out", up): ["the output size is rounded up; " + _SIZE_RULE]}
     return case
 
 
@@ -138,6 +138,7 @@ def check_conv2d(fn, *, dilation=False, dtypes=(np.float64,), max_examples=50, s
     >>> from numbacnn.testing import check_conv2d
     >>> check_conv2d(conv2d, dilation=True, max_examples=10)
     """
+    __tracebackhide__ = True  # a failure is reported from the caller's line
     run_checker(fn, _conv_params(tuple(dtypes), dilation), _build_forward, _forward_hints,
                 max_examples, seed)
 
@@ -158,7 +159,7 @@ def _build_backward(params):
     (ph, pw) = _pair(options["padding"])
     padded = x.shape[:2] + (x.shape[2] + 2 * ph, x.shape[3] + 2 * pw)
     case.shape_hints = {("grad_x", padded): [
-        "  hint: grad_x has the shape of the padded input; crop the padding off, "
+        "grad_x has the shape of the padded input; crop the padding off, "
         "grad_x = grad_x_pad[:, :, ph:ph + H, pw:pw + W]"]}
     return case
 
@@ -226,5 +227,6 @@ def check_conv2d_backward(fn, *, dilation=False, dtypes=(np.float64,), max_examp
     >>> from numbacnn.testing import check_conv2d_backward
     >>> check_conv2d_backward(conv2d_backward, max_examples=10)
     """
+    __tracebackhide__ = True  # a failure is reported from the caller's line
     run_checker(fn, _backward_params(tuple(dtypes), dilation), _build_backward,
                 _backward_hints, max_examples, seed)

@@ -8,6 +8,8 @@ raises the error of that case.  The message names the call, the shapes and
 options, the first differing element, and the inputs when they are small.
 """
 
+import textwrap
+
 import numpy as np
 from hypothesis import HealthCheck, Verbosity, given, settings
 from hypothesis import seed as _seed
@@ -65,14 +67,24 @@ class Case:
         return lines
 
 
+def hint_lines(hints):
+    """Each hint as ``  hint: ...``, wrapped to stay readable in a notebook."""
+    return [textwrap.fill(text, 88, initial_indent="  hint: ", subsequent_indent="    ")
+            for text in hints]
+
+
 def fail(case, headline, extra=()):
     """Raise the AssertionError that reports ``case``."""
+    # IPython and pytest hide the checker's own frames: the learner sees the call and
+    # the message (and, when fn raised, fn's traceback chained before it)
+    __tracebackhide__ = True
     lines = [f"{case.name}: {headline}", *case.describe(), *extra]
     raise AssertionError("\n".join(lines))
 
 
 def call(fn, case):
     """Call ``fn`` on copies of the case's arrays; report an exception or an edit in place."""
+    __tracebackhide__ = True
     copies = {k: None if v is None else v.copy() for k, v in case.arrays.items()}
     try:
         positional = [v for k, v in copies.items() if k not in case.keywords]
@@ -88,9 +100,10 @@ def call(fn, case):
 
 def unpack(result, case):
     """The arrays ``fn`` returned, checked for count, type, shape and dtype."""
+    __tracebackhide__ = True
     names = [name for name, _ in case.outputs]
     if result is None:
-        fail(case, "fn returned None (is its body still the blank template? it must return "
+        fail(case, "fn returned None\n  (is its body still the blank template? it must return "
                    + (f"the tuple ({', '.join(names)})" if len(names) > 1 else names[0]) + ")")
     if len(names) > 1:
         if not isinstance(result, (tuple, list)) or len(result) != len(names):
@@ -106,7 +119,7 @@ def unpack(result, case):
             fail(case, f"{name} must be a numpy.ndarray; got {type(got).__name__}")
         if got.shape != want.shape:
             fail(case, f"{name} has shape {got.shape}; expected {want.shape}",
-                 case.shape_hints.get((name, got.shape), ()))
+                 hint_lines(case.shape_hints.get((name, got.shape), ())))
         if got.dtype != want.dtype:
             fail(case, f"{name} has dtype {got.dtype}; expected {want.dtype} "
                        "(the dtype of the inputs: float32 stays float32, float64 stays float64)")
@@ -136,6 +149,7 @@ def compare(case, results, hints):
 
     ``hints(case, results)`` returns lines explaining a recognisable bug.
     """
+    __tracebackhide__ = True
     for (name, want), got in zip(case.outputs, results, strict=True):
         index, count = first_difference(want, got)
         if index is None:
@@ -147,7 +161,7 @@ def compare(case, results, hints):
         right = [n for (n, w), g in zip(case.outputs, results, strict=True) if close(w, g)]
         if len(case.outputs) > 1:
             extra.append("  correct outputs: " + (", ".join(right) if right else "none"))
-        extra += ["  hint: " + line for line in hints(case, results)]
+        extra += hint_lines(hints(case, results))
         fail(case, f"{name} differs from the reference", extra)
 
 
@@ -166,9 +180,16 @@ def run_checker(fn, strategy, build, hints, max_examples, seed):
                                      HealthCheck.filter_too_much])
     @given(params=strategy)
     def check(params):
+        __tracebackhide__ = True
         case = build(params)
         compare(case, unpack(call(fn, case), case), hints)
 
     if seed is not None:
         check = _seed(seed)(check)
-    check()
+    __tracebackhide__ = True
+    try:
+        check()
+    except AssertionError as err:
+        # the frames of Hypothesis and of the checker say nothing to the learner: the
+        # report starts here (a traceback of fn itself stays chained before it)
+        raise err.with_traceback(None)  # noqa: B904 - the same error, shorter traceback

@@ -56,7 +56,7 @@ def _rounded_up(x_shape, options):
 
 def _size_hints(name, x_shape, options):
     return {(name, _rounded_up(x_shape, options)): [
-        "  hint: the output size is rounded up; Ho = floor((H + 2 ph - kh) / sh) + 1 "
+        "the output size is rounded up; Ho = floor((H + 2 ph - kh) / sh) + 1 "
         "(a window that does not fit is dropped)"]}
 
 
@@ -184,16 +184,19 @@ _COMMON = """
 
 
 def check_max_pool2d(fn, *, dtypes=(np.float64,), max_examples=50, seed=None):
+    __tracebackhide__ = True  # a failure is reported from the caller's line
     run_checker(fn, _pool_params(tuple(dtypes), False), _build_max, _no_hints,
                 max_examples, seed)
 
 
 def check_max_pool2d_backward(fn, *, dtypes=(np.float64,), max_examples=50, seed=None):
+    __tracebackhide__ = True  # a failure is reported from the caller's line
     run_checker(fn, _pool_params(tuple(dtypes), True), _build_max_backward,
                 _max_backward_hints, max_examples, seed)
 
 
 def check_avg_pool2d_backward(fn, *, dtypes=(np.float64,), max_examples=50, seed=None):
+    __tracebackhide__ = True  # a failure is reported from the caller's line
     run_checker(fn, _pool_params(tuple(dtypes), True), _build_avg_backward,
                 _avg_backward_hints, max_examples, seed)
 

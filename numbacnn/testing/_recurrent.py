@@ -152,6 +152,7 @@ def check_rnn_backward(fn, *, grad_h_last=False, relu=False, dtypes=(np.float64,
     >>> from numbacnn.testing import check_rnn_backward
     >>> check_rnn_backward(rnn_backward, grad_h_last=True, relu=True, max_examples=10)
     """
+    __tracebackhide__ = True  # a failure is reported from the caller's line
     run_checker(fn, _rnn_params(tuple(dtypes), grad_h_last, relu),
                 lambda params: _build_rnn(params, grad_h_last), _rnn_hints, max_examples, seed)
 
@@ -243,6 +244,7 @@ def check_lstm_backward(fn, *, grad_c_last=False, dtypes=(np.float64,), max_exam
     >>> from numbacnn.testing import check_lstm_backward
     >>> check_lstm_backward(lstm_backward, grad_c_last=True, max_examples=10)
     """
+    __tracebackhide__ = True  # a failure is reported from the caller's line
     run_checker(fn, _lstm_params(tuple(dtypes), grad_c_last),
                 lambda params: _build_lstm(params, grad_c_last), _lstm_hints, max_examples,
                 seed)
