@@ -51,6 +51,8 @@ extensions = [
     "numpydoc",
     "myst_nb",
     "matplotlib.sphinxext.plot_directive",
+    # exercises at the end of each theory page; their solutions sit in <details> blocks
+    "sphinx_exercise",
 ]
 
 exclude_patterns = ["_build", "_generated", "_autogen", "**.ipynb_checkpoints", "README.md"]
@@ -137,6 +139,7 @@ PUBLIC_MODULES = [
     ("numbacnn.sklearn", "scikit-learn estimators"),
     ("numbacnn.datasets", "Datasets"),
     ("numbacnn._gradcheck", "Gradient checking"),
+    ("numbacnn.testing", "Checkers for your own kernels"),
     ("numbacnn.experiments", "Experiments"),
     ("numbacnn.kernels.conv", "Kernels: convolution, reference loops"),
     ("numbacnn.kernels.conv_fast", "Kernels: convolution, fast loops"),

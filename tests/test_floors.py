@@ -18,7 +18,7 @@ FLOORS = {
     "_validation": 0, "_deprecation": 0, "_registry": 0, "_jit": 0,
     "kernels": 0,
     "functional": 1, "signal": 1, "datasets": 1, "_gradcheck": 1,
-    "activations": 2, "losses": 2, "optimizers": 2, "callbacks": 2,
+    "activations": 2, "losses": 2, "optimizers": 2, "callbacks": 2, "testing": 2,
     "layers": 3,
     "models": 4,
     "architectures": 5,
