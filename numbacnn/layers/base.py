@@ -120,6 +120,9 @@ class Layer:
     """
 
     weight_keys = ()
+    #: False while a model trains and nothing needs this layer's input gradient (its
+    #: first layer): ``backward`` may then skip computing it and return ``None``
+    _input_grad = True
     #: old parameter key -> current key, for keys renamed in this release
     #: (``params``/``grads`` and saved models still accept the old ones)
     _renamed_params = {}

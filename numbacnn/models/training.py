@@ -141,7 +141,7 @@ def guarded_step(model, xb, yb, guard):
     output, what)`` when the step was refused, ``what`` saying which value was
     not finite; then the parameters and the optimizer state are as before.
     """
-    cost, out, params, grads, _ = model._backprop(xb, yb)
+    cost, out, params, grads, _ = model._backprop(xb, yb, input_grad=False)
     if not math.isfinite(cost):
         return cost, out, f"the loss is {cost}"
     if not _all_finite(grads.values()):
