@@ -138,6 +138,7 @@ PUBLIC_MODULES = [
     ("numbacnn.experiments", "Experiments"),
     ("numbacnn.kernels.conv", "Kernels: convolution, reference loops"),
     ("numbacnn.kernels.conv_fast", "Kernels: convolution, fast loops"),
+    ("numbacnn.kernels.conv_grad_weight", "Kernels: convolution, weight gradient"),
     ("numbacnn.kernels.correlate", "Kernels: correlation of signals"),
     ("numbacnn.kernels.pool", "Kernels: pooling"),
     ("numbacnn.kernels.rnn", "Kernels: simple RNN"),
