@@ -16,6 +16,7 @@ from numbacnn.functional.conv import WIDE_LIMIT, _conv2d_backward
 from numbacnn.kernels import conv as kconv
 from numbacnn.kernels import conv_grad_weight as kw_
 from numbacnn.layers import Conv2D, Dense, Flatten, MaxPool2D
+from numbacnn.models.training import backprop_without_input_grad
 
 
 def _reference_grads(g, x, w, geom):
@@ -113,7 +114,7 @@ def test_backprop_without_input_gradient_gives_the_same_step(first):
                             Dense(4, activation="softmax")], seed=1)
     model.build(X.shape[1:], dtype=X.dtype)
     cost, _, _, grads, grad_X = model._backprop(X, y)
-    cost2, _, _, grads2, grad_X2 = model._backprop(X, y, input_grad=False)
+    cost2, _, _, grads2, grad_X2 = backprop_without_input_grad(model, X, y)
     assert grad_X is not None and grad_X.shape == X.shape
     assert cost2 == cost and grads2.keys() == grads.keys()
     for key in grads:
@@ -129,7 +130,8 @@ def test_dense_first_layer_skips_its_input_gradient():
     X = rng.random((5, 3))
     model = Sequential([Dense(4, activation="relu"), Dense(2, activation="softmax")], seed=0)
     model.build((3,))
-    assert model._backprop(X, np.arange(5) % 2, input_grad=False)[4] is None
+    assert backprop_without_input_grad(model, X, np.arange(5) % 2)[4] is None
+    assert model.layers[0]._input_grad
 
 
 def test_training_skips_only_the_first_layers_input_gradient(monkeypatch):

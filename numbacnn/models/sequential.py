@@ -184,26 +184,27 @@ class Sequential:
         terms = (0.5 * lam * float(np.vdot(W, W)) for lam, W in _penalised(self.layers, self.l2))
         return sum(terms, 0.0)
 
-    def _backprop(self, xb, yb, input_grad=True):
-        """One batch forward and back: (cost, last output, params, grads, grad_x).
-
-        ``input_grad=False`` (training) lets the first layer skip ``grad_x`` (then ``None``).
-        """
+    def _backprop(self, xb, yb):
+        """Forward and backward on one batch: (cost, last output, params, grads, grad_x)."""
         out = self._forward(xb, logits=self.fused)
-        last, loss_fn, first = self.layers[-1], self.loss, self.layers[0]
+        last, loss_fn = self.layers[-1], self.loss
         tb = loss_fn._target_rows(yb, out.shape[-1], out.dtype)
-        first._input_grad = input_grad
-        try:
-            if self.fused:
-                loss = loss_fn._forward_from_logits(out, tb)
-                grad = last.backward_preactivation(loss_fn._backward_from_logits(out, tb))
-            else:
-                loss, grad = loss_fn._forward(out, tb), last.backward(loss_fn._backward(out, tb))
-            for layer in reversed(self.layers[:-1]):
-                grad = layer.backward(grad)
-        finally:
-            first._input_grad = True
-        return (loss + self.l2_penalty(), out, *_gradients(self.layers, self.l2), grad)
+        if self.fused:
+            loss = loss_fn._forward_from_logits(out, tb)
+            grad = last.backward_preactivation(loss_fn._backward_from_logits(out, tb))
+        else:
+            loss, grad = loss_fn._forward(out, tb), last.backward(loss_fn._backward(out, tb))
+        for layer in reversed(self.layers[:-1]):
+            grad = layer.backward(grad)
+        params, grads = {}, {}
+        for i, layer in enumerate(self.layers):
+            lam = _strength(layer, self.l2)
+            for k, p in layer.params.items():
+                g = layer.grads[k]
+                if lam and k in layer.weight_keys:
+                    g = g + p.dtype.type(lam) * p
+                params[f"{i}.{k}"], grads[f"{i}.{k}"] = p, g
+        return loss + self.l2_penalty(), out, params, grads, grad
 
     def loss_and_gradients(self, X, y):
         """``(cost, grads, grad_X)`` on ``(X, y)``: L2 included, keys of :meth:`parameters`."""
@@ -281,19 +282,6 @@ class Sequential:
 def _strength(layer, default):
     """The L2 strength acting on ``layer``: its own, else the model's ``default``."""
     return default if layer.l2 is None else layer.l2
-
-
-def _gradients(layers, default):
-    """``(params, grads)`` keyed as :meth:`Sequential.parameters`, L2 added to the weights."""
-    params, grads = {}, {}
-    for i, layer in enumerate(layers):
-        lam = _strength(layer, default)
-        for k, p in layer.params.items():
-            g = layer.grads[k]
-            if lam and k in layer.weight_keys:
-                g = g + p.dtype.type(lam) * p
-            params[f"{i}.{k}"], grads[f"{i}.{k}"] = p, g
-    return params, grads
 
 
 def _penalised(layers, default):
