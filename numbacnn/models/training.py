@@ -22,8 +22,7 @@ from .._validation import check_int
 from ..callbacks import Callback
 
 __all__ = ["History", "TrainingState", "backprop_without_input_grad", "fit", "guarded_step",
-           "outputs", "scores",
-           "single_threaded_blas"]
+           "outputs", "scores", "single_threaded_blas"]
 
 
 class History:
