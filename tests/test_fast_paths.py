@@ -14,6 +14,7 @@ from numbacnn import Sequential
 from numbacnn.functional._geometry import conv_geometry
 from numbacnn.functional.conv import WIDE_LIMIT, _conv2d_backward
 from numbacnn.kernels import conv as kconv
+from numbacnn.kernels import conv_fast as kfast
 from numbacnn.kernels import conv_grad_weight as kw_
 from numbacnn.layers import Conv2D, Dense, Flatten, MaxPool2D
 from numbacnn.models.training import backprop_without_input_grad
@@ -73,6 +74,20 @@ def test_wide_and_direct_weight_gradients_equal_reference(
     np.testing.assert_allclose(direct, gw_ref, **_tol(dtype))
 
 
+@pytest.mark.parametrize("budget", [1, 300, kfast.PATCH_BUDGET])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("stride, padding, dilation", [((1, 1), (1, 1), (1, 1)),
+                                                       ((2, 1), (0, 2), (1, 2))])
+def test_im2col_weight_gradient_equals_reference(budget, dtype, stride, padding, dilation):
+    # C * kh * kw = 135 >= WIDE_LIMIT: the long rows the im2col kernel serves
+    g, x, w, geom = _problem(7, dtype, 3, 15, 5, 7, 8, (3, 3), stride, padding, dilation)
+    assert w[0].size >= WIDE_LIMIT
+    _, gw_ref, gb_ref = _reference_grads(g, x, w, geom)
+    _, gw, gb = _conv2d_backward(g, x, w, geom, budget=budget, input_grad=False)
+    np.testing.assert_allclose(gw, gw_ref, **_tol(dtype))
+    np.testing.assert_allclose(gb, gb_ref, **_tol(dtype))
+
+
 @pytest.mark.parametrize("value", [np.inf, -np.inf, np.nan])
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_nonfinite_input_weight_gradient_equals_reference(value, dtype):
@@ -86,7 +101,7 @@ def test_nonfinite_input_weight_gradient_equals_reference(value, dtype):
     assert np.isfinite(gw).any()
 
 
-@pytest.mark.parametrize("C", [1, 8])  # wide-grid and im2col weight gradients
+@pytest.mark.parametrize("C", [1, 16])  # wide-grid and im2col weight gradients
 def test_skipped_input_gradient_leaves_the_other_gradients_unchanged(C):
     g, x, w, geom = _problem(5, np.float32, 3, C, 6, 8, 8, (3, 3), (1, 1), (1, 1), (1, 1))
     full = _conv2d_backward(g, x, w, geom)

@@ -38,8 +38,9 @@ from ._geometry import conv_geometry
 __all__ = ["conv2d", "conv2d_backward"]
 
 #: ``C * kh * kw`` from which the im2col weight-gradient kernel, whose contiguous loops
-#: run that long, beats the wide-grid one (measured: 27 loses by 3x, 288 wins by 1.5x)
-WIDE_LIMIT = 64
+#: run that long, beats the wide-grid one (measured on one thread: at 9 to 72 it loses
+#: by 1.2x to 20x, at 144 it wins or loses by 1.3x with the dtype, at 288 it wins by 2x)
+WIDE_LIMIT = 128
 
 def _phase_size(x_shape, pads, sh, sw):
     """Size ``(Hq, Wq)`` of one stride phase of the padded input."""
