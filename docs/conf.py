@@ -144,6 +144,7 @@ PUBLIC_MODULES = [
     ("numbacnn.kernels.conv", "Kernels: convolution, reference loops"),
     ("numbacnn.kernels.conv_fast", "Kernels: convolution, fast loops"),
     ("numbacnn.kernels.im2col", "Kernels: convolution as a matrix product (im2col)"),
+    ("numbacnn.kernels.conv_grad_weight", "Kernels: convolution, weight gradient"),
     ("numbacnn.kernels.correlate", "Kernels: correlation of signals"),
     ("numbacnn.kernels.pool", "Kernels: pooling"),
     ("numbacnn.kernels.rnn", "Kernels: simple RNN"),

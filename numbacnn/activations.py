@@ -264,6 +264,13 @@ class ReLU(Activation):
     def _derivative(self, z):
         return (z > 0).astype(z.dtype)
 
+    def _backward(self, z, grad_a):
+        cls = type(self)
+        if cls.backward is not Activation.backward or cls._derivative is not ReLU._derivative:
+            return super()._backward(z, grad_a)
+        # the boolean mask multiplies as its 0/1 values do, without a float copy of it
+        return grad_a * (z > 0)
+
 
 class LeakyReLU(Activation):
     r"""Leaky ReLU, :math:`f(z) = z` for :math:`z > 0` and :math:`\alpha z` otherwise.

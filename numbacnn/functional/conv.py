@@ -37,9 +37,15 @@ from .._validation import (
 )
 from ..kernels import conv as _direct
 from ..kernels import conv_fast as _k
+from ..kernels import conv_grad_weight as _kw
 from ._geometry import conv_geometry
 
 __all__ = ["conv2d", "conv2d_backward"]
+
+#: ``C * kh * kw`` from which the im2col weight-gradient kernel, whose contiguous loops
+#: run that long, beats the wide-grid one (measured on one thread: at 9 to 72 it loses
+#: by 1.2x to 20x, at 144 it wins or loses by 1.3x with the dtype, at 288 it wins by 2x)
+WIDE_LIMIT = 128
 
 def _phase_size(x_shape, pads, sh, sw):
     """Size ``(Hq, Wq)`` of one stride phase of the padded input."""
@@ -53,6 +59,16 @@ def _default_chunk(N, Hq, Wq):
     S = Hq * Wq
     per_item = (N * S) // (4 * numba.get_num_threads())
     return max(S, min(_k.CHUNK, per_item))
+
+
+def _weight_chunk(N, Hq, Wq):
+    """Wide positions per weight-gradient work item: about ``WEIGHT_CHUNK``, whole images,
+    the items a multiple of the thread count (each item ends in a reduction, so
+    they are fewer and longer than the forward pass's)."""
+    S, T = Hq * Wq, numba.get_num_threads()
+    items = -(-N * S // _kw.WEIGHT_CHUNK)
+    items = -(-items // T) * T
+    return S * -(-N // items)
 
 
 def _fast_scratch(x_shape, w_shape, geom, chunk=None):
@@ -123,14 +139,9 @@ def _conv2d_forward(x, w, b, geom, chunk=None):
     return out
 
 
-def _conv2d_backward(g, x, w, geom, chunk=None, budget=_k.PATCH_BUDGET):
-    """Backward pass on checked operands (as in :func:`_conv2d_forward`).
-
-    The input gradient comes from the fast kernel when its scratch is bounded
-    and every weight is finite, otherwise from the direct kernel; the weight
-    and bias gradients always from the fast kernel (its scratch is bounded by
-    ``budget`` and one image's patch matrix).
-    """
+def _conv2d_grad_x(g, x, w, geom, chunk):
+    """Input gradient: the fast kernel when its scratch is bounded and every weight is
+    finite, otherwise the direct kernel."""
     (sh, sw), (dh, dw) = geom.kernel_stride, geom.dilation
     N = x.shape[0]
     F, _, kh, kw = w.shape
@@ -148,10 +159,41 @@ def _conv2d_backward(g, x, w, geom, chunk=None, budget=_k.PATCH_BUDGET):
         _k.conv2d_grad_x_fast(gw, w, top, left, sh, sw, dh, dw, Hq, Wq, M, chunk, grad_x)
     else:
         _direct.conv2d_grad_x_direct(g, w, top, left, sh, sw, dh, dw, grad_x)
-    grad_w = np.empty_like(w)
-    grad_b = np.empty(F, dtype=x.dtype)
-    _k.conv2d_grad_weight_fast(g, x, top, left, sh, sw, dh, dw, budget, grad_w, grad_b)
+    return grad_x
+
+
+def _conv2d_backward(g, x, w, geom, chunk=None, budget=_k.PATCH_BUDGET, input_grad=True):
+    """Backward pass on checked operands (as in :func:`_conv2d_forward`).
+
+    The input gradient comes from :func:`_conv2d_grad_x`; with
+    ``input_grad=False`` it is not computed and ``grad_x`` is ``None`` (a
+    model's first layer: nothing needs it).  The weight gradient comes from
+    :func:`_conv2d_grad_weight`.
+    """
+    grad_x = _conv2d_grad_x(g, x, w, geom, chunk) if input_grad else None
+    grad_w = _conv2d_grad_weight(g, x, w, geom, chunk, budget)
+    grad_b = np.empty(w.shape[0], dtype=x.dtype)
+    _kw.conv2d_grad_bias(g, grad_b)
     return grad_x, grad_w, grad_b
+
+
+def _conv2d_grad_weight(g, x, w, geom, chunk, budget):
+    """Weight gradient: the im2col kernel for ``C * kh * kw >= WIDE_LIMIT`` (its scratch is
+    bounded by ``budget`` and one image's patch matrix); below, the wide-grid kernel when
+    its scratch is bounded and ``x`` is finite, otherwise the direct kernel."""
+    (sh, sw), (dh, dw) = geom.kernel_stride, geom.dilation
+    top, _, left, _ = geom.pads
+    grad_w = np.empty_like(w)
+    if w[0].size >= WIDE_LIMIT:
+        _k.conv2d_grad_weight_fast(g, x, top, left, sh, sw, dh, dw, budget, grad_w)
+    elif _use_fast(x.shape, w.shape, geom, chunk) and np.isfinite(x).all():
+        Hq, Wq = _phase_size(x.shape, geom.pads, sh, sw)
+        if chunk is None:
+            chunk = _weight_chunk(x.shape[0], Hq, Wq)
+        _kw.conv2d_grad_weight_wide(g, x, top, left, sh, sw, dh, dw, Hq, Wq, chunk, grad_w)
+    else:
+        _kw.conv2d_grad_weight_direct(g, x, top, left, sh, sw, dh, dw, grad_w)
+    return grad_w
 
 
 def _forward_operands(x, weight, bias, stride, padding, dilation):

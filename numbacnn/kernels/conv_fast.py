@@ -54,7 +54,8 @@ __all__ = [
 # The input gradient is the same computation run backwards: a correlation of
 # the (zero-separated, zero-bordered) upstream gradient with the weights, tap
 # offsets mirrored.  The weight gradient is the same engine once more, run
-# over the rows of the im2col patch matrix, with per-thread partial sums.
+# over the rows of the im2col patch matrix, with per-thread partial sums; for few
+# input channels, numbacnn.kernels.conv_grad_weight runs it on the wide grid instead.
 
 # Default work sizes (callers pass them in, so tests can force many small chunks).
 # Wide output positions per chunk: long loops, with 8 accumulator rows plus the
@@ -391,8 +392,8 @@ def conv2d_grad_x_fast(gw, w, top, left, sh, sw, dh, dw, Hq, Wq, M, chunk, grad_
 
 
 @pjit
-def conv2d_grad_weight_fast(g, x, top, left, sh, sw, dh, dw, budget, grad_w, grad_b):
-    r"""Weight and bias gradients: the correlation engine run over pixels, per-thread partials.
+def conv2d_grad_weight_fast(g, x, top, left, sh, sw, dh, dw, budget, grad_w):
+    r"""Weight gradient: the correlation engine run over pixels, per-thread partials.
 
     With the im2col matrix ``X[pix, (c, k)] = x_pad[n, c, i*sh + p*dh, j*sw + q*dw]``
     (one row per output pixel ``pix = (n, i, j)``, tap ``k = p*kw + q``) and
@@ -409,7 +410,8 @@ def conv2d_grad_weight_fast(g, x, top, left, sh, sw, dh, dw, budget, grad_w, gra
     over ``(c, k)``.  Work items are chunks of images; each accumulates into
     its own partial gradient (threads never write the same memory), and the
     partials are added at the end.  No BLAS: BLAS threads and numba's threads
-    would compete for the cores.
+    would compete for the cores.  It pays when ``C * kh * kw`` is long
+    (:func:`numbacnn.kernels.conv_grad_weight.conv2d_grad_weight_wide` for short ones).
 
     Parameters
     ----------
@@ -420,7 +422,6 @@ def conv2d_grad_weight_fast(g, x, top, left, sh, sw, dh, dw, budget, grad_w, gra
     budget : int
         Target number of elements of ``X`` per work item (:data:`PATCH_BUDGET`).
     grad_w : ndarray, shape (F, C, kh, kw), C-contiguous; overwritten.
-    grad_b : ndarray, shape (F,); overwritten with ``sum_{n,i,j} g[n, f, i, j]``.
     """
     N, F, Ho, Wo = g.shape
     C, H, W = x.shape[1], x.shape[2], x.shape[3]
@@ -429,16 +430,6 @@ def conv2d_grad_weight_fast(g, x, top, left, sh, sw, dh, dw, budget, grad_w, gra
     T = Ho * Wo
     CK = C * K
     L = (CK + 15) // 16 * 16  # whole SIMD vectors; the spare columns of X stay 0
-    for f in prange(F):
-        # a float64 sum, whatever the dtype: it runs over N * Ho * Wo terms, too many
-        # for float32 to add without losing digits; it starts from 0.0 rather than
-        # from the first term times 0, which is NaN when that term is infinite
-        total = np.float64(0.0)  # not 0.0: plain Python would add float32 to it as float32
-        for n in range(N):
-            for i in range(Ho):
-                for j in range(Wo):
-                    total += g[n, f, i, j]
-        grad_b[f] = total
     nb = max(1, budget // (T * L))  # images per work item
     nitems = (N + nb - 1) // nb
     partial = np.zeros((nitems, F, L), x.dtype)

@@ -123,6 +123,9 @@ class Layer:
     #: whether ``forward`` takes ``training=True`` (random while training, as
     #: :class:`~numbacnn.layers.Dropout`); the model passes it only to such layers
     stochastic = False
+    #: False while a model trains and nothing needs this layer's input gradient (its
+    #: first layer): ``backward`` may then skip computing it and return ``None``
+    _input_grad = True
     #: old parameter key -> current key, for keys renamed in this release
     #: (``params``/``grads`` and saved models still accept the old ones)
     _renamed_params = {}

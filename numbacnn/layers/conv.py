@@ -126,7 +126,8 @@ class Conv2D(ActivatedLayer):
         return _conv2d_forward(x, self.params["W"], self.params["b"], self._geom)
 
     def _affine_backward(self, grad_z):
-        grad_x, grad_W, grad_b = _conv2d_backward(grad_z, self._x, self.params["W"], self._geom)
+        grad_x, grad_W, grad_b = _conv2d_backward(grad_z, self._x, self.params["W"], self._geom,
+                                                  input_grad=self._input_grad)
         self.grads = {"W": grad_W, "b": grad_b}
         return grad_x
 

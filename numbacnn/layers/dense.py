@@ -98,7 +98,7 @@ class Dense(ActivatedLayer):
         x2 = self._x.reshape(-1, self._x.shape[-1])
         g2 = grad_z.reshape(-1, self.units)
         self.grads = {"W": x2.T @ g2, "b": g2.sum(axis=0)}
-        return grad_z @ self.params["W"].T
+        return grad_z @ self.params["W"].T if self._input_grad else None
 
     def get_config(self):
         return {"units": self.units, "activation": self._activation_config(), "l2": self.l2}

@@ -22,8 +22,8 @@ import numpy as np
 from .._validation import check_int, check_real
 from ..callbacks import Callback
 
-__all__ = ["History", "TrainingState", "fit", "guarded_step", "outputs", "scores",
-           "single_threaded_blas"]
+__all__ = ["History", "TrainingState", "backprop_without_input_grad", "fit", "guarded_step",
+           "outputs", "scores", "single_threaded_blas"]
 
 
 class History:
@@ -183,6 +183,20 @@ def _copy_into(store, key, array):
         np.copyto(held, array)
 
 
+def backprop_without_input_grad(model, xb, yb):
+    """``model._backprop(xb, yb)``, the first layer skipping the input gradient (if it can).
+
+    A training step never uses :math:`\\partial C/\\partial X`; the layer returns
+    ``None`` for it (see ``Layer._input_grad``), and is set back afterwards.
+    """
+    first = model.layers[0]
+    first._input_grad = False
+    try:
+        return model._backprop(xb, yb)
+    finally:
+        first._input_grad = True
+
+
 def guarded_step(model, xb, yb, guard):
     """One optimizer step on a checked batch, refused if it is not finite.
 
@@ -190,7 +204,7 @@ def guarded_step(model, xb, yb, guard):
     output, what)`` when the step was refused, ``what`` saying which value was
     not finite; then the parameters and the optimizer state are as before.
     """
-    cost, out, params, grads, _ = model._backprop(xb, yb)
+    cost, out, params, grads, _ = backprop_without_input_grad(model, xb, yb)
     if not math.isfinite(cost):
         return cost, out, f"the loss is {cost}"
     if not _all_finite(grads.values()):

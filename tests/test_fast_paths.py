@@ -1,0 +1,179 @@
+"""The training shortcuts: weight-gradient kernels for few channels, a skipped input gradient.
+
+Oracles: the reference kernel :func:`numbacnn.kernels.conv.conv2d_backward_reference`
+(a transcription of the equations) for the weight gradients, and the unshortened
+path (``input_grad=True``) for everything a skipped input gradient must leave alone.
+"""
+
+import numpy as np
+import pytest
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
+
+from numbacnn import Sequential
+from numbacnn.functional._geometry import conv_geometry
+from numbacnn.functional.conv import WIDE_LIMIT, _conv2d_backward
+from numbacnn.kernels import conv as kconv
+from numbacnn.kernels import conv_fast as kfast
+from numbacnn.kernels import conv_grad_weight as kw_
+from numbacnn.layers import Conv2D, Dense, Flatten, MaxPool2D
+from numbacnn.models.training import backprop_without_input_grad
+
+
+def _reference_grads(g, x, w, geom):
+    """(grad_x, grad_w, grad_b) from the reference loops on the padded input."""
+    top, bottom, left, right = geom.pads
+    xp = np.pad(x, ((0, 0), (0, 0), (top, bottom), (left, right)))
+    gxp, gw, gb = np.empty_like(xp), np.empty_like(w), np.empty(w.shape[0], x.dtype)
+    kconv.conv2d_backward_reference(g, xp, w, *geom.kernel_stride, *geom.dilation, gxp, gw, gb)
+    return gxp[:, :, top : top + x.shape[2], left : left + x.shape[3]], gw, gb
+
+
+def _problem(seed, dtype, N, C, F, H, W, k, stride, padding, dilation):
+    rng = np.random.default_rng(seed)
+    geom = conv_geometry((H, W), k, stride, padding, dilation)
+    x = rng.standard_normal((N, C, H, W)).astype(dtype)
+    w = rng.standard_normal((F, C, *k)).astype(dtype)
+    g = rng.standard_normal((N, F, *geom.out_size)).astype(dtype)
+    return g, x, w, geom
+
+
+def _tol(dtype):
+    return dict(rtol=1e-5, atol=1e-5) if dtype == np.float32 else dict(rtol=1e-12, atol=1e-11)
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    seed=st.integers(0, 2**16),
+    dtype=st.sampled_from([np.float32, np.float64]),
+    N=st.integers(1, 4),
+    C=st.integers(1, 3),
+    F=st.integers(1, 9),  # 4-filter blocks and their remainders
+    H=st.integers(4, 9),
+    W=st.integers(4, 9),
+    k=st.tuples(st.integers(1, 3), st.integers(1, 3)),  # odd and even tap counts
+    stride=st.tuples(st.integers(1, 3), st.integers(1, 3)),
+    padding=st.tuples(st.integers(0, 2), st.integers(0, 2)),
+    dilation=st.tuples(st.integers(1, 2), st.integers(1, 2)),
+    chunk=st.sampled_from([1, 30, None]),
+)
+def test_wide_and_direct_weight_gradients_equal_reference(
+    seed, dtype, N, C, F, H, W, k, stride, padding, dilation, chunk
+):
+    assume(conv_geometry((H, W), k, stride, padding, dilation).fits)
+    g, x, w, geom = _problem(seed, dtype, N, C, F, H, W, k, stride, padding, dilation)
+    assert w[0].size < WIDE_LIMIT  # the shapes the wide-grid kernel serves
+    _, gw_ref, gb_ref = _reference_grads(g, x, w, geom)
+    gx, gw, gb = _conv2d_backward(g, x, w, geom, chunk=chunk)
+    for got, ref in ((gw, gw_ref), (gb, gb_ref)):
+        assert got.dtype == dtype
+        np.testing.assert_allclose(got, ref, **_tol(dtype))
+    direct = np.empty_like(w)
+    top, _, left, _ = geom.pads
+    kw_.conv2d_grad_weight_direct(g, x, top, left, *geom.kernel_stride, *geom.dilation, direct)
+    np.testing.assert_allclose(direct, gw_ref, **_tol(dtype))
+
+
+@pytest.mark.parametrize("budget", [1, 300, kfast.PATCH_BUDGET])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("stride, padding, dilation", [((1, 1), (1, 1), (1, 1)),
+                                                       ((2, 1), (0, 2), (1, 2))])
+def test_im2col_weight_gradient_equals_reference(budget, dtype, stride, padding, dilation):
+    # C * kh * kw = 135 >= WIDE_LIMIT: the long rows the im2col kernel serves
+    g, x, w, geom = _problem(7, dtype, 3, 15, 5, 7, 8, (3, 3), stride, padding, dilation)
+    assert w[0].size >= WIDE_LIMIT
+    _, gw_ref, gb_ref = _reference_grads(g, x, w, geom)
+    _, gw, gb = _conv2d_backward(g, x, w, geom, budget=budget, input_grad=False)
+    np.testing.assert_allclose(gw, gw_ref, **_tol(dtype))
+    np.testing.assert_allclose(gb, gb_ref, **_tol(dtype))
+
+
+@pytest.mark.parametrize("value", [np.inf, -np.inf, np.nan])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_nonfinite_input_weight_gradient_equals_reference(value, dtype):
+    # the wide grid multiplies x by 0 at dropped positions (inf * 0 = NaN); such
+    # inputs take the direct kernel, which adds exactly the reference's terms
+    g, x, w, geom = _problem(3, dtype, 2, 1, 5, 6, 7, (3, 3), (1, 1), (1, 1), (1, 1))
+    x[1, 0, 2, 6] = value  # the last column: read at dropped wide positions
+    _, gw_ref, _ = _reference_grads(g, x, w, geom)
+    gw = _conv2d_backward(g, x, w, geom)[1]
+    np.testing.assert_allclose(gw, gw_ref, equal_nan=True, **_tol(dtype))
+    assert np.isfinite(gw).any()
+
+
+@pytest.mark.parametrize("C", [1, 16])  # wide-grid and im2col weight gradients
+def test_skipped_input_gradient_leaves_the_other_gradients_unchanged(C):
+    g, x, w, geom = _problem(5, np.float32, 3, C, 6, 8, 8, (3, 3), (1, 1), (1, 1), (1, 1))
+    full = _conv2d_backward(g, x, w, geom)
+    skipped = _conv2d_backward(g, x, w, geom, input_grad=False)
+    assert skipped[0] is None and full[0] is not None
+    np.testing.assert_array_equal(skipped[1], full[1])
+    np.testing.assert_array_equal(skipped[2], full[2])
+
+
+def _cnn(first):
+    layers = [first, MaxPool2D(2), Conv2D(3, 3, activation="relu"), Flatten(),
+              Dense(4, activation="softmax")]
+    return Sequential(layers, seed=1)
+
+
+@pytest.mark.parametrize("first", ["conv", "flatten"])
+def test_backprop_without_input_gradient_gives_the_same_step(first):
+    rng = np.random.default_rng(0)
+    X = rng.random((6, 1, 10, 10)).astype(np.float32)
+    y = np.arange(6) % 4
+    if first == "conv":
+        model = _cnn(Conv2D(2, 3, activation="relu"))
+    else:  # a first layer without an input gradient to skip
+        model = Sequential([Flatten(), Dense(5, activation="relu"),
+                            Dense(4, activation="softmax")], seed=1)
+    model.build(X.shape[1:], dtype=X.dtype)
+    cost, _, _, grads, grad_X = model._backprop(X, y)
+    cost2, _, _, grads2, grad_X2 = backprop_without_input_grad(model, X, y)
+    assert grad_X is not None and grad_X.shape == X.shape
+    assert cost2 == cost and grads2.keys() == grads.keys()
+    for key in grads:
+        np.testing.assert_array_equal(grads2[key], grads[key])
+    # only a layer that can skip it returns None; the flag is set back afterwards
+    assert (grad_X2 is None) == (first == "conv")
+    assert all(layer._input_grad for layer in model.layers)
+    assert model.loss_and_gradients(X, y)[2].shape == X.shape
+
+
+def test_dense_first_layer_skips_its_input_gradient():
+    rng = np.random.default_rng(0)
+    X = rng.random((5, 3))
+    model = Sequential([Dense(4, activation="relu"), Dense(2, activation="softmax")], seed=0)
+    model.build((3,))
+    assert backprop_without_input_grad(model, X, np.arange(5) % 2)[4] is None
+    assert model.layers[0]._input_grad
+
+
+def test_training_skips_only_the_first_layers_input_gradient(monkeypatch):
+    import numbacnn.layers.conv as layer_conv
+
+    seen = []
+    original = layer_conv._conv2d_backward
+
+    def spy(g, x, w, geom, **kwargs):
+        seen.append((x.shape[1], kwargs.get("input_grad", True)))
+        return original(g, x, w, geom, **kwargs)
+
+    monkeypatch.setattr(layer_conv, "_conv2d_backward", spy)
+    rng = np.random.default_rng(0)
+    X = rng.random((8, 1, 10, 10)).astype(np.float32)
+    model = _cnn(Conv2D(2, 3, activation="relu"))
+    model.fit(X, np.arange(8) % 4, epochs=1, batch_size=4, verbose=0)
+    # two batches, each: the second conv (2 input channels) then the first (1 channel)
+    assert seen == [(2, True), (1, False)] * 2
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_relu_backward_equals_gradient_times_derivative(dtype):
+    from numbacnn.activations import relu
+
+    z = np.array([[-1.0, 0.0, 2.0, np.nan], [3.0, -0.0, np.inf, -np.inf]], dtype)
+    grad_a = np.array([[np.inf, 2.0, -3.0, 1.0], [np.nan, 5.0, 6.0, np.inf]], dtype)
+    got = relu._backward(z, grad_a)
+    assert got.dtype == dtype
+    np.testing.assert_array_equal(got, grad_a * relu.derivative(z))
