@@ -21,13 +21,10 @@ one forward and backward through autograd on it, as a training step would
 ``--quick`` divides N by 16.
 """
 
-import os
 import sys
 
-import numpy as np
-
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness
+import numpy as np
 
 TITLE = "conv2d forward and backward: numbacnn / torch"
 DEFAULT_REPEAT = 5

@@ -12,13 +12,10 @@ state(s) and every weight.  The simple RNN includes the lecture's output layer
 D=4, H=64, O=1; ``--quick``: T=10.
 """
 
-import os
 import sys
 
-import numpy as np
-
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness
+import numpy as np
 
 TITLE = "RNN, LSTM and GRU forward + backward: numbacnn / torch"
 DEFAULT_REPEAT = 10

@@ -19,13 +19,10 @@ process).  Cases:
 ``--quick``: 64x64 images, N=16.
 """
 
-import os
 import sys
 
-import numpy as np
-
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness
+import numpy as np
 
 TITLE = "Signal functions (numbacnn / scipy) and pooling forward + backward (numbacnn / torch)"
 DEFAULT_REPEAT = 10

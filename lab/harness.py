@@ -41,6 +41,9 @@ from pathlib import Path
 import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
+# the numbacnn of this checkout is measured, not another installed copy
+if str(ROOT) not in sys.path:
+    sys.path.insert(1, str(ROOT))
 #: environment variables that change a library's threading; reported if set, never set here
 THREAD_VARIABLES = ("OMP_NUM_THREADS", "OMP_WAIT_POLICY", "MKL_NUM_THREADS",
                     "OPENBLAS_NUM_THREADS", "NUMBA_NUM_THREADS", "NUMBA_THREADING_LAYER",
