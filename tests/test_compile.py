@@ -182,3 +182,19 @@ def test_experiment_times_exclude_compilation(monkeypatch):
     assert r["kernel compile seconds (before training, not in the times above)"] == 2.0
     trained = sum(r[f"RNN train seconds ({k} reading)"] for k in ("lecture", "sequence"))
     assert trained <= wall - 2.0
+
+
+def test_warm_up_runs_the_class_methods_not_wrappers_on_the_instance(forced_warm_up,
+                                                                       monkeypatch):
+    X, y = _data()
+    model, calls = _model(), []
+    original = model._backprop
+
+    def counting(xb, yb):
+        calls.append(len(xb))
+        return original(xb, yb)
+
+    monkeypatch.setattr(model, "_backprop", counting)
+    model.fit(X, y, epochs=1, batch_size=16, verbose=0)
+    assert _compile._WARM  # the warm-up ran, on the twin, without calling the wrapper
+    assert calls == [16, 16, 8]
