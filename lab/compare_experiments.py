@@ -1,20 +1,24 @@
-"""The lecture's experiments beside their PyTorch twins, in one run.
+"""The lecture's experiments beside their PyTorch twins, each library in its own process.
 
-:func:`run` starts torch's thread pool, runs the numbacnn experiment
-(:data:`numbacnn.experiments.EXPERIMENTS`) unchanged, then trains the same
-models in PyTorch (``torch_twins.py``) on the same data and adds the torch
-numbers, table columns and figure lines to its result: the tables in
-``docs/_generated/experiments/`` are written from these results by
-``run_experiments.py --compare-torch``.  Needs torch (the ``bench`` extra).
+:func:`run` runs the numbacnn experiment
+(:data:`numbacnn.experiments.EXPERIMENTS`) unchanged in a child process, then
+trains the same models in PyTorch (``torch_twins.py``) in this process, on the
+same data, and adds the torch numbers, table columns and figure lines to its
+result: the tables in ``docs/_generated/experiments/`` are written from these
+results by ``run_experiments.py --compare-torch``.  Needs torch (the ``bench``
+extra).
 
-Each twin receives the experiment's result and its arguments (defaults
-filled in); the sizes that fast mode chooses are read back from
-``result.settings``.  The libraries alternate only between whole training
-runs: every numbacnn model first, then every torch model.
+So that neither library's thread pools sit beside the other's, numba's
+kernels run only in the child (started with ``spawn``: a fresh interpreter)
+and torch only here; neither gets a setting the other does not have.  Each
+twin receives the experiment's result and its arguments (defaults filled in);
+the sizes that fast mode chooses are read back from ``result.settings``.
 """
 
 import inspect
 import math
+import multiprocessing
+from concurrent.futures import ProcessPoolExecutor
 
 import numpy as np
 import torch_twins as tw
@@ -197,14 +201,14 @@ TWINS = {
 
 
 def run(name, fast=None, **kwargs):
-    """Run experiment ``name`` in numbacnn, then its torch twin; return the merged result.
+    """Run experiment ``name`` in numbacnn (a child process), then its torch twin; merge.
 
     ``kwargs`` go to the experiment function.  Experiments without a twin
     (``vanishing_gradients``) are returned as numbacnn computed them.
     """
-    tw.start_threads()  # before numbacnn trains: see the docs' measurement notes
     fn = EXPERIMENTS[name]
-    result = fn(fast=fast, **kwargs)
+    with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as child:
+        result = child.submit(fn, fast=fast, **kwargs).result()
     if name in TWINS:
         bound = inspect.signature(fn).bind(fast=fast, **kwargs)
         bound.apply_defaults()

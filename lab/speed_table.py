@@ -5,7 +5,8 @@ run for
 
 * numbacnn (:mod:`numbacnn.functional`, compiled loops),
 * the lecture's NumPy loop style and the im2col style (``numpy_baselines.py``),
-* PyTorch (only with ``compare_torch=True``; ``torch_twins.py``),
+* PyTorch (only with ``compare_torch=True``; ``torch_twins.py``, in a process of its
+  own started before numbacnn runs anything),
 
 and one training epoch of the small MNIST CNN (numbacnn and PyTorch
 measured; the NumPy styles estimated from their per-layer times).  The loop
@@ -13,6 +14,9 @@ style is too slow to run on a whole batch: it is timed on a few samples and
 scaled linearly (its cost is exactly linear in the batch size), and the
 table says so.
 """
+
+import multiprocessing
+from concurrent.futures import ProcessPoolExecutor
 
 import numpy as np
 import numpy_baselines as ls
@@ -29,6 +33,24 @@ def _conv_case(rng, N, C, F, H, dtype):
     w = (rng.standard_normal((F, C, 3, 3)) / np.sqrt(9 * C)).astype(dtype)
     b = np.zeros(F, dtype=dtype)
     return x, w, b
+
+
+def _torch_times(specs, repeat, epoch_images, seed):
+    """torch's side, in a process of its own: fwd+bwd seconds per layer spec, one epoch.
+
+    ``specs``: ``(kind, input shape, dtype, keywords of torch_twins.time_layer)``.  Only
+    shapes matter for the time, so the data are drawn here.
+    """
+    import torch_twins as tr
+
+    rng = np.random.default_rng(seed)
+    layers = [tr.time_layer(kind, rng.standard_normal(shape).astype(dtype), repeat, **kw)[1]
+              for kind, shape, dtype, kw in specs]
+    X = rng.random((epoch_images, 1, 28, 28), dtype=np.float32)
+    y = rng.integers(0, 10, epoch_images)
+    r = tr.train(tr.small_cnn(), X, y, task="classify", optimizer="adam", eta=1e-3,
+                 epochs=2, batch_size=64, seed=seed, dtype=np.float32)
+    return layers, r["epoch_seconds"][-1]
 
 
 def speed_table(batch=64, loop_samples=None, repeat=None, epoch_images=None, seed=0,
@@ -72,14 +94,19 @@ def speed_table(batch=64, loop_samples=None, repeat=None, epoch_images=None, see
     repeat = repeat or (2 if fast else 5)
     epoch_images = epoch_images or (256 if fast else 7500)
     rng = np.random.default_rng(seed)
-    tr = None
-    if compare_torch:
-        import torch_twins as tr
-
-        tr.start_threads()
+    Hh, T, D = 32, 20, 3
+    torch_fb = torch_epoch = None
+    if compare_torch:  # in a fresh process, before numbacnn runs anything here
+        specs = [("conv", (batch, 1, 28, 28), dtype, dict(out_channels=32, kernel=3)),
+                 ("conv", (batch, 32, 13, 13), dtype, dict(out_channels=64, kernel=3)),
+                 ("maxpool", (batch, 32, 26, 26), dtype, {}),
+                 ("rnn", (batch, T, D), dtype, dict(hidden=Hh))]
+        with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as child:
+            torch_fb, torch_epoch = child.submit(_torch_times, specs, repeat, epoch_images,
+                                                 seed).result()
     rows = []
 
-    def add(name, shape, nb_f, nb_fb, loops_fb, im2col_fb, torch_fb):
+    def add(name, shape, nb_f, nb_fb, loops_fb, im2col_fb):
         ms = 1e3
         row = {"operation": name, "input shape": shape,
                "numbacnn fwd (ms)": nb_f * ms, "numbacnn fwd+bwd (ms)": nb_fb * ms,
@@ -87,9 +114,9 @@ def speed_table(batch=64, loop_samples=None, repeat=None, epoch_images=None, see
                "NumPy im2col fwd+bwd (ms)": im2col_fb * ms,
                "loops / numbacnn": loops_fb / nb_fb,
                "im2col / numbacnn": im2col_fb / nb_fb}
-        if tr is not None:
-            row["torch fwd+bwd (ms)"] = torch_fb * ms
-            row["numbacnn / torch"] = nb_fb / torch_fb
+        if torch_fb is not None:
+            row["torch fwd+bwd (ms)"] = torch_fb[len(rows)] * ms
+            row["numbacnn / torch"] = nb_fb / torch_fb[len(rows)]
         rows.append(row)
 
     scale = batch / loop_samples
@@ -104,8 +131,7 @@ def speed_table(batch=64, loop_samples=None, repeat=None, epoch_images=None, see
             ls.conv2d_loops(xs, w, b), ls.conv2d_backward_loops(gs, xs, w)), 1, 0)
         im2col = median_time(lambda x=x, w=w, b=b, g=g: (
             ls.im2col_conv2d(x, w, b), ls.im2col_conv2d_backward(g, x, w)), repeat)
-        torch_fb = tr.time_layer("conv", x, repeat, out_channels=F, kernel=3)[1] if tr else None
-        add(f"conv {C}->{F} 3x3", str(x.shape), nb_f, nb_fb, loops, im2col, torch_fb)
+        add(f"conv {C}->{F} 3x3", str(x.shape), nb_f, nb_fb, loops, im2col)
 
     x = rng.standard_normal((batch, 32, 26, 26)).astype(dtype)
     g = np.ones((batch, 32, 13, 13), dtype=dtype)
@@ -116,10 +142,8 @@ def speed_table(batch=64, loop_samples=None, repeat=None, epoch_images=None, see
         gs, xs)), 1, 0)
     im2col = median_time(lambda: (ls.max_pool2d_reshape(x), ls.max_pool2d_backward_reshape(
         g, x)), repeat)
-    torch_fb = tr.time_layer("maxpool", x, repeat)[1] if tr else None
-    add("max pool 2x2", str(x.shape), nb_f, nb_fb, loops, im2col, torch_fb)
+    add("max pool 2x2", str(x.shape), nb_f, nb_fb, loops, im2col)
 
-    Hh, T, D = 32, 20, 3
     x = rng.standard_normal((batch, T, D)).astype(dtype)
     h0 = np.zeros((batch, Hh), dtype=dtype)
     U = (rng.standard_normal((Hh, D)) / np.sqrt(D)).astype(dtype)
@@ -136,9 +160,8 @@ def speed_table(batch=64, loop_samples=None, repeat=None, epoch_images=None, see
     nb_fb = median_time(nb_rnn, repeat)
     np_fb = median_time(lambda: ls.rnn_backward_numpy(
         gy, x, h0, ls.rnn_forward_numpy(x, h0, U, W, bb), U, W), repeat)
-    torch_fb = tr.time_layer("rnn", x, repeat, hidden=Hh)[1] if tr else None
     # NumPy has one natural style for the RNN (a loop over time, matmuls inside)
-    add(f"SimpleRNN {Hh} units, T={T}", str(x.shape), nb_f, nb_fb, np_fb, np_fb, torch_fb)
+    add(f"SimpleRNN {Hh} units, T={T}", str(x.shape), nb_f, nb_fb, np_fb, np_fb)
 
     # one training epoch of the small CNN on MNIST-shaped data
     X = rng.random((epoch_images, 1, 28, 28), dtype=np.float32)
@@ -159,11 +182,9 @@ def speed_table(batch=64, loop_samples=None, repeat=None, epoch_images=None, see
     im2col_est = sum(v[1] for v in per_batch_layers.values()) * steps * 64 / batch / 1e3
     numbers["small CNN epoch NumPy loops, conv+pool layers only, estimated (s)"] = loops_est
     numbers["small CNN epoch NumPy im2col, conv+pool layers only, estimated (s)"] = im2col_est
-    if tr is not None:
-        r = tr.train(tr.small_cnn(), X, y, task="classify", optimizer="adam", eta=1e-3,
-                     epochs=2, batch_size=64, seed=seed, dtype=np.float32)
-        numbers["small CNN epoch torch (s)"] = r["epoch_seconds"][-1]
-        numbers["epoch ratio numbacnn/torch"] = tm.seconds / r["epoch_seconds"][-1]
+    if torch_epoch is not None:
+        numbers["small CNN epoch torch (s)"] = torch_epoch
+        numbers["epoch ratio numbacnn/torch"] = tm.seconds / torch_epoch
     numbers["epoch images"] = epoch_images
     notes = [
         f"Per-layer times are for one mini-batch of {batch}; the NumPy loop style ran "

@@ -19,7 +19,6 @@ import torch
 from torch import nn
 
 __all__ = [
-    "start_threads",
     "lecture_cnn",
     "lecture_numpy_cnn",
     "small_cnn",
@@ -30,22 +29,6 @@ __all__ = [
     "predict",
     "time_layer",
 ]
-
-
-def start_threads(n=None):
-    """Use ``n`` intra-op threads (default: numba's count) and start torch's pool now.
-
-    numba's and torch's OpenMP runtimes share the process, and which of the
-    two starts its thread pool first matters: call this before numbacnn
-    trains anything (the numbers are in the docs' "Measurement notes").
-    """
-    if n is None:
-        import numba
-
-        n = numba.get_num_threads()
-    torch.set_num_threads(int(n))
-    # an element-wise op above torch's grain size runs on the OpenMP pool, starting it
-    torch.ones(1 << 18).mul_(2.0)
 
 
 def _affine(layer, he):

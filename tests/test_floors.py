@@ -20,7 +20,7 @@ FLOORS = {
     "functional": 1, "signal": 1, "datasets": 1, "_gradcheck": 1,
     "activations": 2, "losses": 2, "optimizers": 2, "callbacks": 2, "testing": 2,
     "layers": 3,
-    "models": 4,
+    "models": 4, "_compile": 4,
     "architectures": 5,
     "sklearn": 6, "experiments": 6, "cli": 6, "__main__": 6, "__init__": 7,
 }

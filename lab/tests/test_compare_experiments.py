@@ -23,7 +23,6 @@ def compare(monkeypatch):
 
     fake.train = train
     fake.predict = lambda model, W, dtype=np.float32: np.zeros((len(W), 2))
-    fake.start_threads = lambda n=None: None
     for name in ("lecture_cnn", "lecture_numpy_cnn", "small_cnn", "cifar_cnn",
                  "rnn_regressor", "recurrent_net"):
         setattr(fake, name, lambda *a, _n=name, **k: _n)

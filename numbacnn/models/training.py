@@ -19,6 +19,7 @@ import warnings
 
 import numpy as np
 
+from .._compile import warm_up
 from .._validation import check_int, check_real
 from ..callbacks import Callback
 
@@ -53,6 +54,11 @@ class History:
         cut short is not in :attr:`history`.
     params : dict
         ``epochs``, ``batch_size`` and ``steps`` (mini-batches per epoch).
+    compile_time : float
+        Seconds spent before the first mini-batch compiling the kernels, or
+        loading them from numba's cache (0.0 when this process had them
+        already); part of the time ``fit`` took, not of any epoch.  See
+        :mod:`numbacnn._compile`.
     """
 
     def __init__(self, params=None):
@@ -64,6 +70,7 @@ class History:
         self.stopped_epoch = None
         self.stopped_batch = None
         self.params = dict(params or {})
+        self.compile_time = 0.0
 
     def _stop(self, reason, epoch, batch=None):
         self.stopped_reason, self.stopped_epoch, self.stopped_batch = reason, epoch, batch
@@ -366,6 +373,8 @@ def fit(model, X, y, epochs, batch_size, validation_data, verbose, callbacks,
 
     steps = math.ceil(X.shape[0] / batch_size)
     history = History({"epochs": epochs, "batch_size": batch_size, "steps": steps})
+    with single_threaded_blas():  # the kernels compile before the first batch, said aloud
+        history.compile_time = warm_up(model, X, y, batch_size, val, verbose)
     model.stop_training = False
     for cb in callbacks:
         cb.set_model(model)
