@@ -9,7 +9,7 @@ import pytest
 from numbacnn import Sequential, interop
 from numbacnn.layers import GRU, LSTM, AvgPool2D, Conv2D, Dense, Flatten, MaxPool2D, SimpleRNN
 
-if os.environ.get("NUMBACNN_REQUIRE_TORCH") == "1":
+if os.environ.get("NUMBACNN_REQUIRE_EXTRAS") == "1":
     import torch  # the env that installs the torch extra must not skip these tests
 else:
     torch = pytest.importorskip("torch")
