@@ -133,6 +133,7 @@ PUBLIC_MODULES = [
     ("numbacnn.architectures", "Model architectures"),
     ("numbacnn.callbacks", "Callbacks"),
     ("numbacnn.sklearn", "scikit-learn estimators"),
+    ("numbacnn.interop", "PyTorch interop"),
     ("numbacnn.datasets", "Datasets"),
     ("numbacnn._gradcheck", "Gradient checking"),
     ("numbacnn.experiments", "Experiments"),
