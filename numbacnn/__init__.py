@@ -21,6 +21,7 @@ _SUBMODULES = {
     "datasets",
     "experiments",
     "functional",
+    "interop",
     "layers",
     "losses",
     "optimizers",

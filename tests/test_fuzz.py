@@ -83,6 +83,7 @@ NOT_FUZZED = {
     "numbacnn.datasets": "loaders of fixed files, not fuzzed",
     "numbacnn.experiments": "the lecture's experiments, not fuzzed",
     "numbacnn.sklearn": "estimators over Sequential, not fuzzed",
+    "numbacnn.interop": "copies weights between torch modules and models, not fuzzed",
 }
 SUBPACKAGES = ("signal", "functional", "activations", "losses", "optimizers", "layers")
 
