@@ -217,3 +217,12 @@ def test_without_torch_the_error_names_the_extra(monkeypatch):
         interop.from_torch(object())
     with pytest.raises(ImportError, match=r"pip install numbacnn\[torch\]"):
         interop.to_torch(object())
+
+
+def test_importing_interop_does_not_import_torch():
+    import subprocess
+
+    code = "import sys, numbacnn.interop; print('torch' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True, cwd=os.path.dirname(os.path.dirname(__file__)))
+    assert out.stdout.strip() == "False"
