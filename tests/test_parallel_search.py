@@ -16,7 +16,7 @@ from sklearn.model_selection import GridSearchCV
 
 from numbacnn.datasets import load_digits_images
 from numbacnn.sklearn import CNNClassifier
-from numbacnn.sklearn._threads import worker_thread_limit
+from numbacnn.sklearn._threads import numba_threads_for_worker, worker_thread_limit
 
 GRID = {"eta": [0.01, 0.1], "l2": [0.0, 1e-3]}
 
@@ -65,6 +65,25 @@ def test_a_loky_worker_fits_on_its_share_of_the_cores(monkeypatch):
     assert [during for during, _ in out] == [share, share]
     assert [after for _, after in out] == [cores, cores]  # restored after fit
     assert worker_thread_limit() is None  # the test process is no joblib worker
+
+
+def test_the_worker_limit_is_the_smallest_count_joblib_hands_out(monkeypatch):
+    from joblib.externals.loky import process_executor
+
+    monkeypatch.setenv("OMP_NUM_THREADS", "1")
+    monkeypatch.setenv("NUMBA_NUM_THREADS", "2")
+    assert worker_thread_limit() is None  # not a worker: the variables mean nothing here
+    monkeypatch.setattr(process_executor, "_CURRENT_DEPTH", 1)  # as in a loky worker
+    assert worker_thread_limit() == 1
+    monkeypatch.setenv("OMP_NUM_THREADS", "")  # unset or unreadable: the other one counts
+    assert worker_thread_limit() == 2
+    monkeypatch.delenv("NUMBA_NUM_THREADS")
+    assert worker_thread_limit() is None
+    monkeypatch.setenv("OMP_NUM_THREADS", "1")
+    before = numba.get_num_threads()
+    with numba_threads_for_worker():
+        assert numba.get_num_threads() == 1
+    assert numba.get_num_threads() == before
 
 
 def test_outside_a_worker_fit_keeps_numba_s_threads():
