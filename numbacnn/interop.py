@@ -268,10 +268,11 @@ def from_torch(module, input_shape=None, *, softmax=False, return_sequences=Fals
     -------
     numbacnn.Sequential or numbacnn.layers.Layer
         Built, in the module's dtype (float32 or float64), weights copied.
-        For a softmax output ``predict_proba`` equals the module's output to
-        round-off, for any other output ``predict`` does.  The loss is
-        numbacnn's default for the last activation (categorical
-        cross-entropy fused with a softmax).
+        The module's output equals, to round-off, ``predict_proba`` for a
+        softmax output, ``predict_proba(x)[:, 1]`` for one sigmoid output
+        (a binary classifier) and ``predict`` for any other output (a
+        regressor).  The loss is numbacnn's default for the last activation
+        (categorical cross-entropy fused with a softmax).
 
     Raises
     ------

@@ -79,6 +79,16 @@ def test_logits_module_becomes_a_classifier_with_softmax(dtype):
         interop.to_torch(reg, logits=True)
 
 
+def test_one_sigmoid_output_is_a_binary_classifier():
+    torch.manual_seed(4)
+    module = nn.Sequential(nn.Linear(4, 1), nn.Sigmoid()).double()
+    model = interop.from_torch(module)
+    x = images(np.float64, (5, 4))
+    assert model.is_classifier
+    np.testing.assert_allclose(model.predict_proba(x)[:, 1:], torch_out(module, x),
+                               **TOL[np.float64])
+
+
 def test_activation_after_max_pool_and_flatten_joins_the_layer_before():
     torch.manual_seed(2)
     module = nn.Sequential(nn.Conv2d(2, 3, 3), nn.MaxPool2d(2), nn.Flatten(), nn.ReLU(),
