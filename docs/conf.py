@@ -137,6 +137,7 @@ PUBLIC_MODULES = [
     ("numbacnn.architectures", "Model architectures"),
     ("numbacnn.callbacks", "Callbacks"),
     ("numbacnn.sklearn", "scikit-learn estimators"),
+    ("numbacnn.interop", "PyTorch interop"),
     ("numbacnn.datasets", "Datasets"),
     ("numbacnn._gradcheck", "Gradient checking"),
     ("numbacnn.testing", "Checkers for your own kernels"),

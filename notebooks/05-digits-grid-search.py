@@ -64,7 +64,7 @@ print("train", X_train.shape, " test", X_test.shape)
 
 # %%
 epochs = 4 if FAST else 100
-clf = CNNClassifier(eta=0.01, l2=1e-4, epochs=epochs, seed=0)
+clf = CNNClassifier(eta=0.01, l2=1e-4, epochs=epochs, random_state=0)
 t0 = time.perf_counter()
 clf.fit(X_train, y_train)
 print(f"fit in {time.perf_counter() - t0:.1f} s; "
@@ -104,7 +104,7 @@ else:
     l2_vals = np.logspace(-5, 1, 7)
 
 search = GridSearchCV(
-    CNNClassifier(epochs=epochs, seed=0),
+    CNNClassifier(epochs=epochs, random_state=0),
     {"eta": eta_vals, "l2": l2_vals},
     cv=ShuffleSplit(n_splits=1, test_size=0.25, random_state=0),
     return_train_score=True,

@@ -22,6 +22,7 @@ _SUBMODULES = {
     "datasets",
     "experiments",
     "functional",
+    "interop",
     "layers",
     "losses",
     "optimizers",

@@ -22,7 +22,7 @@ FLOORS = {
     "layers": 3,
     "models": 4, "_compile": 4,
     "architectures": 5,
-    "sklearn": 6, "experiments": 6, "cli": 6, "__main__": 6, "__init__": 7,
+    "sklearn": 6, "interop": 6, "experiments": 6, "cli": 6, "__main__": 6, "__init__": 7,
 }
 
 

@@ -89,6 +89,7 @@ NOT_FUZZED = {
     "to the loop kernels); it allocates the full padded copy and patch matrix, so the fuzz "
     "module's huge paddings are MemoryErrors by design",
     "numbacnn.functional.conv2d_im2col_backward": "as conv2d_im2col",
+    "numbacnn.interop": "copies weights between torch modules and models, not fuzzed",
 }
 SUBPACKAGES = ("signal", "functional", "activations", "losses", "optimizers", "layers")
 
