@@ -164,8 +164,11 @@ def test_training_skips_only_the_first_layers_input_gradient(monkeypatch):
     X = rng.random((8, 1, 10, 10)).astype(np.float32)
     model = _cnn(Conv2D(2, 3, activation="relu"))
     model.fit(X, np.arange(8) % 4, epochs=1, batch_size=4, verbose=0)
-    # two batches, each: the second conv (2 input channels) then the first (1 channel)
-    assert seen == [(2, True), (1, False)] * 2
+    # two batches (and, the first time this kind of model trains in the process, the
+    # compile warm-up's step on a copy), each: the second conv (2 input channels), then
+    # the first (1 channel)
+    assert len(seen) in (4, 6)
+    assert seen == [(2, True), (1, False)] * (len(seen) // 2)
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
