@@ -2,7 +2,7 @@
 
 ::
 
-    flock /tmp/numbacnn-bench.lock python lab/bench_im2col.py --out PATH.md
+    flock /tmp/numbacnn-bench.lock python lab/im2col_costs.py --out PATH.md
 
 For each case (a)-(d) of ``lab/bench_conv.py`` and each method -- ``im2col``
 (:func:`numbacnn.functional.conv2d_im2col` and its backward), ``fast`` (the
@@ -32,7 +32,7 @@ import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from bench_conv import CASES  # noqa: E402
+from bench_conv import SHAPES as CASES  # noqa: E402
 
 METHODS = ("im2col", "fast", "reference")
 
@@ -156,7 +156,7 @@ def main(argv=None):
             print(case, method, results[case, method], file=sys.stderr)
     import numba
 
-    text = (f"Measured with `lab/bench_im2col.py`: python {platform.python_version()}, "
+    text = (f"Measured with `lab/im2col_costs.py`: python {platform.python_version()}, "
             f"numba {numba.__version__}, numpy {np.__version__}, {args.threads} threads, "
             f"{os.cpu_count()} CPUs, load average {load_before:.2f} before and "
             f"{os.getloadavg()[0]:.2f} after the run.\n\n" + table(results, args.dtype))
