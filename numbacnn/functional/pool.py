@@ -14,7 +14,7 @@ Conventions (those of
   ``kernel_size // 2``.  Max pooling pads with :math:`-\\infty` (padding never
   wins); average pooling pads with zeros and still divides by
   ``kh * kw`` (``count_include_pad=True``).
-* Output size :math:`H_o = \\lfloor (H + 2 p_v - k_h) / s_v \\rfloor + 1`
+* Output size :math:`H_o = \\lfloor (H + 2 P_h - k_h) / s_h \\rfloor + 1`
   (``ceil_mode=False``), likewise :math:`W_o`.
 * Max pooling ties: the whole gradient of a window goes to its *first*
   maximum in row-major order (PyTorch's choice).
@@ -133,7 +133,7 @@ def max_pool2d(x, kernel_size, stride=None, padding=0, *, reference=False):
     .. math::
 
         y_{n,c,i,j} = \max_{0 \le a < k_h,\; 0 \le b < k_w}
-            x_{n,c,\; i s_v - p_v + a,\; j s_h - p_h + b}
+            x_{n,c,\; i s_h - P_h + a,\; j s_w - P_w + b}
 
     with padded positions excluded (``-inf`` padding).  Equals
     ``torch.nn.functional.max_pool2d(x, kernel_size, stride, padding)``.
@@ -155,7 +155,7 @@ def max_pool2d(x, kernel_size, stride=None, padding=0, *, reference=False):
     Returns
     -------
     out : ndarray, shape (N, C, Ho, Wo)
-        :math:`H_o = \lfloor (H + 2p_v - k_h)/s_v \rfloor + 1`, likewise
+        :math:`H_o = \lfloor (H + 2P_h - k_h)/s_h \rfloor + 1`, likewise
         :math:`W_o`.  Same float dtype as ``x`` (integers become float64).
 
     Raises
@@ -250,7 +250,7 @@ def avg_pool2d(x, kernel_size, stride=None, padding=0, *, reference=False):
     .. math::
 
         y_{n,c,i,j} = \frac{1}{k_h k_w} \sum_{a=0}^{k_h-1} \sum_{b=0}^{k_w-1}
-            x_{n,c,\; i s_v - p_v + a,\; j s_h - p_h + b}
+            x_{n,c,\; i s_h - P_h + a,\; j s_w - P_w + b}
 
     where padded positions contribute 0 but still count in :math:`k_h k_w`.
     Equals ``torch.nn.functional.avg_pool2d(x, kernel_size, stride, padding)``
