@@ -24,6 +24,10 @@ from numbacnn.testing import (
     check_rnn_backward,
 )
 
+# each test runs Hypothesis searches through the reference kernels: minutes on an
+# interpreter whose kernel cache is cold, so tox runs them on py311 and nojit only
+pytestmark = pytest.mark.slow
+
 FEW = 15  # examples per run: enough to meet every bug below, cheap without the JIT
 
 
