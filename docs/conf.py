@@ -264,7 +264,10 @@ nb_merge_streams = True
 nb_ipywidgets_js = {}  # never pull require.js / widget managers from a CDN
 myst_enable_extensions = ["dollarmath", "amsmath"]
 myst_update_mathjax = False
-suppress_warnings = ["mystnb.unknown_mime_type"]
+# misc.highlighting_failure: the exercise templates (notebooks 09-11) end in the checker's
+# AssertionError on purpose; its text ("... still the blank template? ...") is not a
+# traceback Pygments' ipythontb lexer can parse, and Sphinx falls back to plain text
+suppress_warnings = ["mystnb.unknown_mime_type", "misc.highlighting_failure"]
 source_suffix = {".rst": "restructuredtext", ".ipynb": "myst-nb"}
 
 # The tox envs set MPLBACKEND=Agg for the tests.  Notebook kernels inherit this
