@@ -26,13 +26,13 @@ import os
 import platform
 import subprocess
 import sys
-import time
 
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from bench_conv import SHAPES as CASES  # noqa: E402
+from numpy_baselines import median_time  # noqa: E402
 
 METHODS = ("im2col", "fast", "reference")
 
@@ -50,16 +50,6 @@ def _functions(method):
     reference = method == "reference"
     return (lambda *a, **k: conv2d(*a, **k, reference=reference),
             lambda *a, **k: conv2d_backward(*a, **k, reference=reference))
-
-
-def _median(fn, repeat):
-    fn()  # warm-up: compiles or loads the kernels, touches the memory
-    times = []
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return float(np.median(times))
 
 
 def _predicted_bytes(case, itemsize):
@@ -88,8 +78,8 @@ def measure(case_name, method, dtype, repeat, threads):
     with threadpool_limits(limits=threads):
         y = forward(x, w, b, **kw)
         g = rng.standard_normal(y.shape).astype(dtype)
-        result["forward"] = _median(lambda: forward(x, w, b, **kw), repeat)
-        result["backward"] = _median(lambda: backward(g, x, w, **kw), repeat)
+        result["forward"] = median_time(lambda: forward(x, w, b, **kw), repeat)
+        result["backward"] = median_time(lambda: backward(g, x, w, **kw), repeat)
         if method == "im2col":
             import tracemalloc
 
