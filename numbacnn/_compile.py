@@ -98,30 +98,25 @@ def _model_key(model, batch_size, with_validation):
             type(model.loss).__name__, bool(model.fused), int(batch_size), with_validation)
 
 
-def _run_once(model, X, y, batch_size, val):
-    """One guarded step on a copy of ``model`` (and one evaluation with ``val``)."""
-    from .models.training import _StepGuard, guarded_step, scores
-
+def _twin(model):
+    """A deep copy of ``model`` that runs its class's methods."""
     twin = copy.deepcopy(model)
     # a method replaced on the instance (a wrapper around the original model's bound method:
     # a test's fault injection, a profiler) would call back into the original or count the
     # warm-up step as one of its own; the twin runs its class's methods
     for name in [n for n in vars(twin) if callable(getattr(type(twin), n, None))]:
         delattr(twin, name)
-    # a fancy index, as the epoch loop takes its mini-batches: C-contiguous like theirs
-    idx = np.arange(min(batch_size, X.shape[0]))
-    guarded_step(twin, X[idx], y[idx], _StepGuard())
-    if val is not None:
-        k = np.arange(min(max(batch_size, 256), val[0].shape[0]))
-        scores(twin, val[0][k], val[1][k], batch_size=max(batch_size, 256))
+    return twin
 
 
-def warm_up(model, X, y, batch_size, val, verbose):
+def warm_up(model, X, y, batch_size, val, verbose, run):
     """Compile (or load) every kernel that training ``model`` will call; return the seconds.
 
     ``X, y`` and ``val`` are the checked training data and validation pair
-    (or ``None``) of :func:`numbacnn.models.training.fit`.  The model is not
-    changed: the step runs on a deep copy.  Returns 0.0 without doing anything
+    (or ``None``) of :func:`numbacnn.models.training.fit`; ``run(twin, X, y,
+    batch_size, val)`` is what the training calls once (the step, and an
+    evaluation with ``val``), here called on a deep copy of ``model``, so the
+    model is not changed.  Returns 0.0 without doing anything
     when the same kind of model (layers, dtype, input shape, optimizer, loss,
     batch size) was warmed up before in this process, and with
     ``NUMBA_DISABLE_JIT=1``.
@@ -132,7 +127,7 @@ def warm_up(model, X, y, batch_size, val, verbose):
     notice = CompileNotice(_describe(model), sys.stderr if verbose else None)
     start = time.perf_counter()
     with event.install_listener("numba:compile", notice):
-        _run_once(model, X, y, batch_size, val)
+        run(_twin(model), X, y, batch_size, val)
     seconds = time.perf_counter() - start
     notice.done(seconds)
     _WARM.add(key)

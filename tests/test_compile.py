@@ -134,11 +134,11 @@ def test_warm_up_leaves_the_model_untouched(forced_warm_up):
     before = _state(model)
     Xc, yc = model._checked_data(X, y)
     _compile._WARM.clear()
-    seconds = _compile.warm_up(model, Xc, yc, 16, (Xc, yc), verbose=0)
+    seconds = _compile.warm_up(model, Xc, yc, 16, (Xc, yc), 0, training._warm_up_step)
     assert seconds > 0.0
     _assert_same(before, _state(model))
     # the same kind of model again: nothing to do
-    assert _compile.warm_up(model, Xc, yc, 16, (Xc, yc), verbose=0) == 0.0
+    assert _compile.warm_up(model, Xc, yc, 16, (Xc, yc), 0, training._warm_up_step) == 0.0
 
 
 def test_training_with_and_without_warm_up_is_bit_identical(forced_warm_up, monkeypatch):

@@ -15,12 +15,12 @@ ROOT = os.path.dirname(numbacnn.__file__)
 #: a module's floor, by the first part of its dotted name below ``numbacnn``;
 #: a module may import from its own floor and the floors beneath it
 FLOORS = {
-    "_validation": 0, "_deprecation": 0, "_registry": 0, "_jit": 0,
+    "_validation": 0, "_deprecation": 0, "_registry": 0, "_jit": 0, "_compile": 0,
     "kernels": 0,
     "functional": 1, "signal": 1, "datasets": 1, "_gradcheck": 1,
     "activations": 2, "losses": 2, "optimizers": 2, "callbacks": 2, "testing": 2,
     "layers": 3,
-    "models": 4, "_compile": 4,
+    "models": 4,
     "architectures": 5,
     "sklearn": 6, "interop": 6, "experiments": 6, "cli": 6, "__main__": 6, "__init__": 7,
 }

@@ -341,6 +341,20 @@ def _progress_bar():
     return tqdm
 
 
+def _warm_up_step(twin, X, y, batch_size, val):
+    """One guarded step of ``twin`` (and one evaluation with ``val``): what compiles the kernels.
+
+    Called by :func:`numbacnn._compile.warm_up` on a copy of the model before the first
+    mini-batch.
+    """
+    # a fancy index, as the epoch loop takes its mini-batches: C-contiguous like theirs
+    idx = np.arange(min(batch_size, X.shape[0]))
+    guarded_step(twin, X[idx], y[idx], _StepGuard())
+    if val is not None:
+        k = np.arange(min(max(batch_size, 256), val[0].shape[0]))
+        scores(twin, val[0][k], val[1][k], batch_size=max(batch_size, 256))
+
+
 def fit(model, X, y, epochs, batch_size, validation_data, verbose, callbacks,
         validation_split=0.0):
     """Train ``model``; the arguments and the result are those of :meth:`Sequential.fit`.
@@ -374,7 +388,7 @@ def fit(model, X, y, epochs, batch_size, validation_data, verbose, callbacks,
     steps = math.ceil(X.shape[0] / batch_size)
     history = History({"epochs": epochs, "batch_size": batch_size, "steps": steps})
     with single_threaded_blas():  # the kernels compile before the first batch, said aloud
-        history.compile_time = warm_up(model, X, y, batch_size, val, verbose)
+        history.compile_time = warm_up(model, X, y, batch_size, val, verbose, _warm_up_step)
     model.stop_training = False
     for cb in callbacks:
         cb.set_model(model)
