@@ -21,7 +21,7 @@ from numpy.lib.stride_tricks import sliding_window_view
 
 from numbacnn.functional import conv2d, conv2d_backward
 from numbacnn.functional._geometry import ConvGeometry
-from numbacnn.functional.conv import _conv2d_backward, _conv2d_forward
+from numbacnn.functional.conv import GEMM_BUDGET, _conv2d_backward, _conv2d_forward
 from numbacnn.kernels import conv as kconv
 from numbacnn.kernels import conv_fast as kfast
 
@@ -342,10 +342,13 @@ def test_returns_fresh_arrays():
 # fast kernels == reference kernels
 #
 # The fast kernels add the same products in a different order (tap by tap over
-# wide rows, BLAS for the weight gradient), so they agree with the reference
-# loops to rounding: a few ulps of the largest partial sum.  Tiny ``chunk`` and
-# ``budget`` values force many chunks, so chunk boundaries are exercised; up to
-# 9 channels/filters exercises the 8-row register blocks and their remainders.
+# wide rows, or BLAS products of patch matrices), so they agree with the
+# reference loops to rounding: a few ulps of the largest partial sum.  Tiny
+# ``chunk`` and ``budget`` values force many work items (one image each), so
+# their boundaries are exercised; up to 9 channels/filters exercises the 8-row
+# register blocks of the wide-row kernel and their remainders.  float32 runs
+# the wide-row forward kernel here (C * kh * kw < GEMM_LIMIT), float64 the
+# matrix products; tests/test_fast_paths.py covers float32 above the limit.
 
 
 @given(
@@ -353,7 +356,7 @@ def test_returns_fresh_arrays():
     seed=st.integers(0, 2**16),
     dtype=st.sampled_from([np.float32, np.float64]),
     chunk=st.sampled_from([1, 13, 200, kfast.CHUNK]),
-    budget=st.sampled_from([1, 300, kfast.PATCH_BUDGET]),
+    budget=st.sampled_from([1, 300, GEMM_BUDGET]),
 )
 def test_fast_kernels_equal_reference(geom, seed, dtype, chunk, budget):
     x, w, b = _operands(geom, seed, dtype)
@@ -370,7 +373,7 @@ def test_fast_kernels_equal_reference(geom, seed, dtype, chunk, budget):
     kconv.conv2d_forward_reference(xp, w, b, sh, sw, dh, dw, y_ref)
     # the geometry as the oracle computes it, independently of functional._geometry
     g = ConvGeometry(x.shape[2:], (kh, kw), (sh, sw), (dh, dw), pads, (Ho, Wo))
-    y = _conv2d_forward(x, w, b, g, chunk=chunk)
+    y = _conv2d_forward(x, w, b, g, chunk=chunk, budget=budget)
     assert y.dtype == dtype
     np.testing.assert_allclose(y, y_ref, **tol)
 
@@ -378,7 +381,7 @@ def test_fast_kernels_equal_reference(geom, seed, dtype, chunk, budget):
     gxp_ref, gw_ref, gb_ref = np.empty_like(xp), np.empty_like(w), np.empty_like(b)
     kconv.conv2d_backward_reference(G, xp, w, sh, sw, dh, dw, gxp_ref, gw_ref, gb_ref)
     gx_ref = gxp_ref[:, :, top : top + x.shape[2], left : left + x.shape[3]]
-    gx, gw, gb = _conv2d_backward(G, x, w, g, chunk=chunk, budget=budget)
+    gx, gw, gb = _conv2d_backward(G, x, w, g, budget=budget)
     for got, ref in ((gx, gx_ref), (gw, gw_ref), (gb, gb_ref)):
         assert got.dtype == dtype
         np.testing.assert_allclose(got, ref, **tol)
@@ -393,16 +396,18 @@ def test_scratch_row_stride_avoids_cache_set_conflicts():
         assert stride % 16 == 0 and stride % 256 != 0
 
 
-def test_fast_kernels_large_image_single_chunk():
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])  # wide-row kernel, matrix products
+def test_fast_kernels_large_image_single_chunk(dtype):
     # an image larger than one chunk (Hq * Wq > CHUNK) and many filters
     rng = np.random.default_rng(11)
     side = int(np.sqrt(kfast.CHUNK)) + 2
     x = rng.standard_normal((2, 2, side, side))
     w = rng.standard_normal((9, 2, 3, 3))
     b = rng.standard_normal(9)
-    np.testing.assert_allclose(
-        conv2d(x, w, b, padding=1), conv_windows_oracle(x, w, b, 1, 1, 1), rtol=1e-12, atol=1e-12
-    )
+    tol = 1e-12 if dtype == np.float64 else 1e-5
+    got = conv2d(x.astype(dtype), w.astype(dtype), b.astype(dtype), padding=1)
+    assert got.dtype == dtype
+    np.testing.assert_allclose(got, conv_windows_oracle(x, w, b, 1, 1, 1), rtol=tol, atol=tol)
 
 
 # ----------------------------------------------------------------------------

@@ -1,8 +1,9 @@
-"""The training shortcuts: weight-gradient kernels for few channels, a skipped input gradient.
+"""The fast paths around the kernels: matrix products, direct fallbacks, a skipped input gradient.
 
-Oracles: the reference kernel :func:`numbacnn.kernels.conv.conv2d_backward_reference`
-(a transcription of the equations) for the weight gradients, and the unshortened
-path (``input_grad=True``) for everything a skipped input gradient must leave alone.
+Oracles: the reference kernels :func:`numbacnn.kernels.conv.conv2d_forward_reference`
+and :func:`numbacnn.kernels.conv.conv2d_backward_reference` (transcriptions of the
+equations) for the kernels, and the unshortened path (``input_grad=True``) for
+everything a skipped input gradient must leave alone.
 """
 
 import numpy as np
@@ -12,9 +13,15 @@ from hypothesis import strategies as st
 
 from numbacnn import Sequential
 from numbacnn.functional._geometry import conv_geometry
-from numbacnn.functional.conv import WIDE_LIMIT, _conv2d_backward
+from numbacnn.functional.conv import (
+    GEMM_BUDGET,
+    GEMM_LIMIT,
+    _conv2d_backward,
+    _conv2d_forward,
+    _use_gemm,
+)
 from numbacnn.kernels import conv as kconv
-from numbacnn.kernels import conv_fast as kfast
+from numbacnn.kernels import conv_gemm as kgemm
 from numbacnn.kernels import conv_grad_weight as kw_
 from numbacnn.layers import Conv2D, Dense, Flatten, MaxPool2D
 from numbacnn.models.training import backprop_without_input_grad
@@ -27,6 +34,14 @@ def _reference_grads(g, x, w, geom):
     gxp, gw, gb = np.empty_like(xp), np.empty_like(w), np.empty(w.shape[0], x.dtype)
     kconv.conv2d_backward_reference(g, xp, w, *geom.kernel_stride, *geom.dilation, gxp, gw, gb)
     return gxp[:, :, top : top + x.shape[2], left : left + x.shape[3]], gw, gb
+
+
+def _reference_forward(x, w, b, geom):
+    top, bottom, left, right = geom.pads
+    xp = np.pad(x, ((0, 0), (0, 0), (top, bottom), (left, right)))
+    y = np.empty((x.shape[0], w.shape[0], *geom.out_size), x.dtype)
+    kconv.conv2d_forward_reference(xp, w, b, *geom.kernel_stride, *geom.dilation, y)
+    return y
 
 
 def _problem(seed, dtype, N, C, F, H, W, k, stride, padding, dilation):
@@ -48,60 +63,97 @@ def _tol(dtype):
     dtype=st.sampled_from([np.float32, np.float64]),
     N=st.integers(1, 4),
     C=st.integers(1, 3),
-    F=st.integers(1, 9),  # 4-filter blocks and their remainders
+    F=st.integers(1, 9),
     H=st.integers(4, 9),
     W=st.integers(4, 9),
     k=st.tuples(st.integers(1, 3), st.integers(1, 3)),  # odd and even tap counts
     stride=st.tuples(st.integers(1, 3), st.integers(1, 3)),
     padding=st.tuples(st.integers(0, 2), st.integers(0, 2)),
     dilation=st.tuples(st.integers(1, 2), st.integers(1, 2)),
-    chunk=st.sampled_from([1, 30, None]),
+    budget=st.sampled_from([1, 30, GEMM_BUDGET]),  # one image per work item, or all
 )
-def test_wide_and_direct_weight_gradients_equal_reference(
-    seed, dtype, N, C, F, H, W, k, stride, padding, dilation, chunk
+def test_gemm_and_direct_gradients_equal_reference(
+    seed, dtype, N, C, F, H, W, k, stride, padding, dilation, budget
 ):
     assume(conv_geometry((H, W), k, stride, padding, dilation).fits)
     g, x, w, geom = _problem(seed, dtype, N, C, F, H, W, k, stride, padding, dilation)
-    assert w[0].size < WIDE_LIMIT  # the shapes the wide-grid kernel serves
-    _, gw_ref, gb_ref = _reference_grads(g, x, w, geom)
-    gx, gw, gb = _conv2d_backward(g, x, w, geom, chunk=chunk)
-    for got, ref in ((gw, gw_ref), (gb, gb_ref)):
+    assert _use_gemm(x.shape, w.shape, geom, budget)
+    gx_ref, gw_ref, gb_ref = _reference_grads(g, x, w, geom)
+    gx, gw, gb = _conv2d_backward(g, x, w, geom, budget=budget)
+    for got, ref in ((gx, gx_ref), (gw, gw_ref), (gb, gb_ref)):
         assert got.dtype == dtype
         np.testing.assert_allclose(got, ref, **_tol(dtype))
-    direct = np.empty_like(w)
+    # the fallbacks for geometries whose scratch would not bound
     top, _, left, _ = geom.pads
-    kw_.conv2d_grad_weight_direct(g, x, top, left, *geom.kernel_stride, *geom.dilation, direct)
-    np.testing.assert_allclose(direct, gw_ref, **_tol(dtype))
+    direct_w, direct_x = np.empty_like(w), np.empty_like(x)
+    kw_.conv2d_grad_weight_direct(g, x, top, left, *geom.kernel_stride, *geom.dilation, direct_w)
+    kconv.conv2d_grad_x_direct(g, w, top, left, *geom.kernel_stride, *geom.dilation, direct_x)
+    np.testing.assert_allclose(direct_w, gw_ref, **_tol(dtype))
+    np.testing.assert_allclose(direct_x, gx_ref, **_tol(dtype))
 
 
-@pytest.mark.parametrize("budget", [1, 300, kfast.PATCH_BUDGET])
+@pytest.mark.parametrize("budget", [1, 300, GEMM_BUDGET])
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("stride, padding, dilation", [((1, 1), (1, 1), (1, 1)),
                                                        ((2, 1), (0, 2), (1, 2))])
-def test_im2col_weight_gradient_equals_reference(budget, dtype, stride, padding, dilation):
-    # C * kh * kw = 135 >= WIDE_LIMIT: the long rows the im2col kernel serves
+def test_gemm_forward_and_backward_with_many_channels_equal_reference(
+    budget, dtype, stride, padding, dilation
+):
+    # C * kh * kw = 135 >= GEMM_LIMIT: float32 takes the matrix products forward too
     g, x, w, geom = _problem(7, dtype, 3, 15, 5, 7, 8, (3, 3), stride, padding, dilation)
-    assert w[0].size >= WIDE_LIMIT
-    _, gw_ref, gb_ref = _reference_grads(g, x, w, geom)
-    _, gw, gb = _conv2d_backward(g, x, w, geom, budget=budget, input_grad=False)
-    np.testing.assert_allclose(gw, gw_ref, **_tol(dtype))
-    np.testing.assert_allclose(gb, gb_ref, **_tol(dtype))
+    assert w[0].size >= GEMM_LIMIT
+    b = np.linspace(-1, 1, w.shape[0]).astype(dtype)
+    y = _conv2d_forward(x, w, b, geom, budget=budget)
+    np.testing.assert_allclose(y, _reference_forward(x, w, b, geom), **_tol(dtype))
+    for got, ref in zip(_conv2d_backward(g, x, w, geom, budget=budget),
+                        _reference_grads(g, x, w, geom), strict=True):
+        np.testing.assert_allclose(got, ref, **_tol(dtype))
+
+
+def test_patch_matrix_and_its_adjoint():
+    # <X(x), V> = <x, X^T(V)> for random x and V: conv2d_add_patches is the adjoint of
+    # conv2d_patches, over a stride, a dilation and padding on every side
+    rng = np.random.default_rng(3)
+    N, C, H, W, kh, kw = 3, 2, 7, 6, 2, 3
+    top, left, sh, sw, dh, dw = 2, 1, 2, 1, 1, 2
+    # padded to (H + top + 1) x (W + left + 2): bottom 1, right 2
+    Ho = (H + top + 1 - (kh - 1) * dh - 1) // sh + 1
+    Wo = (W + left + 2 - (kw - 1) * dw - 1) // sw + 1
+    x = rng.standard_normal((N, C, H, W))
+    cols = np.full((C * kh * kw, 2 * Ho * Wo), np.nan)
+    kgemm.conv2d_patches(x, 1, 2, kh, kw, top, left, sh, sw, dh, dw, Ho, Wo, cols)
+    xp = np.pad(x, ((0, 0), (0, 0), (top, 1), (left, 2)))
+    for c in range(C):
+        for p in range(kh):
+            for q in range(kw):
+                window = xp[1:3, c, p * dh : p * dh + sh * (Ho - 1) + 1 : sh,
+                            q * dw : q * dw + sw * (Wo - 1) + 1 : sw]
+                np.testing.assert_array_equal(cols[(c * kh + p) * kw + q], window.reshape(-1))
+    V = rng.standard_normal(cols.shape)
+    back = np.full_like(x, np.nan)
+    kgemm.conv2d_add_patches(V, 1, kh, kw, top, left, sh, sw, dh, dw, Ho, Wo, back)
+    assert np.isnan(back[0]).all()  # images outside the chunk are left alone
+    np.testing.assert_allclose(np.sum(cols * V), np.sum(x[1:3] * back[1:3]), rtol=1e-12)
 
 
 @pytest.mark.parametrize("value", [np.inf, -np.inf, np.nan])
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-def test_nonfinite_input_weight_gradient_equals_reference(value, dtype):
-    # the wide grid multiplies x by 0 at dropped positions (inf * 0 = NaN); such
-    # inputs take the direct kernel, which adds exactly the reference's terms
+@pytest.mark.parametrize("where", ["x", "weight"])
+def test_nonfinite_operands_reach_the_reference_entries(value, dtype, where):
+    # the patch matrix holds exactly the reference's products (padding as zeros), so a
+    # NaN or inf reaches the same gradient entries as in the reference loops
     g, x, w, geom = _problem(3, dtype, 2, 1, 5, 6, 7, (3, 3), (1, 1), (1, 1), (1, 1))
-    x[1, 0, 2, 6] = value  # the last column: read at dropped wide positions
-    _, gw_ref, _ = _reference_grads(g, x, w, geom)
-    gw = _conv2d_backward(g, x, w, geom)[1]
-    np.testing.assert_allclose(gw, gw_ref, equal_nan=True, **_tol(dtype))
-    assert np.isfinite(gw).any()
+    if where == "x":
+        x[1, 0, 2, 6] = value  # the last column, next to the padding
+    else:
+        w[2, 0, 0, 1] = value
+    refs = _reference_grads(g, x, w, geom)
+    for got, ref in zip(_conv2d_backward(g, x, w, geom), refs, strict=True):
+        np.testing.assert_allclose(got, ref, equal_nan=True, **_tol(dtype))
+        assert np.isfinite(got).any()
 
 
-@pytest.mark.parametrize("C", [1, 16])  # wide-grid and im2col weight gradients
+@pytest.mark.parametrize("C", [1, 16])
 def test_skipped_input_gradient_leaves_the_other_gradients_unchanged(C):
     g, x, w, geom = _problem(5, np.float32, 3, C, 6, 8, 8, (3, 3), (1, 1), (1, 1), (1, 1))
     full = _conv2d_backward(g, x, w, geom)

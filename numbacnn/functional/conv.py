@@ -1,22 +1,23 @@
 """Batched 2-D convolution with PyTorch semantics: validation, padding, dtypes.
 
-The loops live in :mod:`numbacnn.kernels.conv_fast` (tested equal to the
-reference loops of :mod:`numbacnn.kernels.conv`).  The public functions check
+The loops live in :mod:`numbacnn.kernels.conv_gemm` (patch matrices and BLAS
+products, chunk by chunk) and :mod:`numbacnn.kernels.conv_fast` (a wide-row
+forward kernel for float32 with few input channels), both tested equal to the
+reference loops of :mod:`numbacnn.kernels.conv`.  The public functions check
 their arguments once, choose the dtype and call the private entries
 :func:`_conv2d_forward` / :func:`_conv2d_backward`, which allocate the outputs
 and run the kernels; :class:`numbacnn.layers.Conv2D` calls those entries
 directly with operands it checked when it was built.  The geometry (padding,
 output size) comes from :mod:`numbacnn.functional._geometry`.
 
-The fast kernels split the padded input into stride phases in scratch memory
-of about ``(C + F)`` padded planes per image.  When that would exceed
-:func:`_scratch_limit` (a padding or dilation far larger than the image), the
-private entries run the direct kernels of :mod:`numbacnn.kernels.conv`
-instead, which need no scratch, so memory stays bounded by the input and
-output sizes.  The input gradient also takes the direct kernel when a weight
-is NaN or infinite, so that it reaches exactly the pixels its tap reads.  See
-:doc:`/theory/cnn-layers` for the forward pass and :doc:`/theory/conv-backprop`
-for the derivation of the backward pass.
+The fast kernels need scratch memory per work item: a patch matrix, or a
+few padded planes per image.  When that would exceed :func:`_scratch_limit`
+(a padding or dilation far larger than the image), the private entries run
+the direct kernels of :mod:`numbacnn.kernels.conv` instead, which need no
+scratch, so memory stays bounded by the input and output sizes.  See
+:doc:`/theory/cnn-layers` for the forward pass, :doc:`/theory/conv-backprop`
+for the derivation of the backward pass and :doc:`/theory/im2col` for the
+matrix products.
 
 With ``reference=True`` the public functions run the reference loops of
 :mod:`numbacnn.kernels.conv` instead (the kernels the documentation shows),
@@ -37,15 +38,25 @@ from .._validation import (
 )
 from ..kernels import conv as _direct
 from ..kernels import conv_fast as _k
+from ..kernels import conv_gemm as _g
 from ..kernels import conv_grad_weight as _kw
 from ._geometry import conv_geometry
 
 __all__ = ["conv2d", "conv2d_backward"]
 
-#: ``C * kh * kw`` from which the im2col weight-gradient kernel, whose contiguous loops
-#: run that long, beats the wide-grid one (measured on one thread: at 9 to 72 it loses
-#: by 1.2x to 20x, at 144 it wins or loses by 1.3x with the dtype, at 288 it wins by 2x)
-WIDE_LIMIT = 128
+#: ``C * kh * kw`` from which the float32 forward pass runs as matrix products
+#: (:mod:`numbacnn.kernels.conv_gemm`); below it the wide-row kernel of
+#: :mod:`numbacnn.kernels.conv_fast` is faster.  float64 forward passes and every
+#: backward pass take the matrix products (``docs/experiments.rst``,
+#: "Measurement notes", has the timings behind both rules).
+GEMM_LIMIT = 128
+
+#: Scratch elements per work item of the matrix-product kernels: the item's patch
+#: matrix and its ``F`` product rows, ``(C kh kw + F)`` times its pixels, about
+#: 1 MiB in float32, so that what one thread writes is still in its L2 cache when
+#: BLAS reads it.
+GEMM_BUDGET = 1 << 18
+
 
 def _phase_size(x_shape, pads, sh, sw):
     """Size ``(Hq, Wq)`` of one stride phase of the padded input."""
@@ -61,34 +72,41 @@ def _default_chunk(N, Hq, Wq):
     return max(S, min(_k.CHUNK, per_item))
 
 
-def _weight_chunk(N, Hq, Wq):
-    """Wide positions per weight-gradient work item: about ``WEIGHT_CHUNK``, whole images,
-    the items a multiple of the thread count (each item ends in a reduction, so
-    they are fewer and longer than the forward pass's)."""
-    S, T = Hq * Wq, numba.get_num_threads()
-    items = -(-N * S // _kw.WEIGHT_CHUNK)
-    items = -(-items // T) * T
-    return S * -(-N // items)
-
-
 def _fast_scratch(x_shape, w_shape, geom, chunk=None):
-    """Elements of scratch the fast kernels allocate for a call, summed over work items.
+    """Elements of scratch the wide-row forward kernel allocates for a call, over all work items.
 
-    The forward pass packs ``sh*sw`` phases of ``C`` rows and accumulates ``F``
-    rows per chunk of images; the input gradient adds the wide gradient ``F``
-    rows long and per-phase weights.  Computed with Python integers.
+    It packs ``sh*sw`` phases of ``C`` rows and accumulates ``F`` rows per
+    chunk of images.  Computed with Python integers.
     """
     N, C = x_shape[:2]
-    F, _, kh, kw = w_shape
-    (sh, sw), (dh, dw) = geom.kernel_stride, geom.dilation
+    F = w_shape[0]
+    (sh, sw) = geom.kernel_stride
     Hq, Wq = _phase_size(x_shape, geom.pads, sh, sw)
     S, P = Hq * Wq, sh * sw
     if chunk is None:
         chunk = _k.CHUNK
     nb = min(N, max(1, chunk // S))
     nchunks = -(-N // nb)
-    M = ((kh - 1) * dh // sh) * Wq + (kw - 1) * dw // sw
-    return nchunks * (P * C + F) * (nb * S + 48) + P * C * F * kh * kw + F * (M + N * S + 16)
+    return nchunks * (P * C + F) * (nb * S + 48)
+
+
+def _gemm_images(x_shape, w_shape, geom, budget):
+    """Images per work item of the matrix-product kernels: ``budget`` scratch elements, at
+    least one image."""
+    F, C, kh, kw = w_shape
+    Ho, Wo = geom.out_size
+    return max(1, min(x_shape[0], budget // ((C * kh * kw + F) * Ho * Wo)))
+
+
+def _gemm_scratch(x_shape, w_shape, geom, budget):
+    """Elements of scratch the matrix-product kernels hold at once: one work item per
+    thread, plus the weight gradient's partial sums.  Computed with Python integers."""
+    F, C, kh, kw = w_shape
+    Ho, Wo = geom.out_size
+    nb = _gemm_images(x_shape, w_shape, geom, budget)
+    items = -(-x_shape[0] // nb)
+    threads = min(items, numba.get_num_threads())
+    return threads * (C * kh * kw + F) * nb * Ho * Wo + items * F * C * kh * kw
 
 
 def _scratch_limit(x_shape, w_shape, out_size):
@@ -100,10 +118,35 @@ def _scratch_limit(x_shape, w_shape, out_size):
     return 4 * sum(sizes) + 2**20
 
 
+def _use_gemm(x_shape, w_shape, geom, budget):
+    """True if the matrix-product kernels' scratch stays within :func:`_scratch_limit`."""
+    return _gemm_scratch(x_shape, w_shape, geom, budget) <= _scratch_limit(
+        x_shape, w_shape, geom.out_size)
+
+
 def _use_fast(x_shape, w_shape, geom, chunk=None):
-    """True if the fast kernels' scratch stays within :func:`_scratch_limit`."""
+    """True if the wide-row forward kernel's scratch stays within :func:`_scratch_limit`."""
     return _fast_scratch(x_shape, w_shape, geom, chunk) <= _scratch_limit(
         x_shape, w_shape, geom.out_size)
+
+
+_BLAS = []
+
+
+def _one_blas_thread():
+    """A context in which BLAS runs on the calling thread only.
+
+    The matrix-product kernels call BLAS from each of numba's threads; BLAS
+    threads of its own would then compete with them for the cores.  The
+    controller is made once (finding the loaded BLAS libraries takes a few
+    hundred microseconds), after SciPy's BLAS, the one numba calls, is loaded.
+    """
+    if not _BLAS:
+        import scipy.linalg.cython_blas  # noqa: F401  (numba's np.dot calls this BLAS)
+        from threadpoolctl import ThreadpoolController
+
+        _BLAS.append(ThreadpoolController().select(user_api="blas"))
+    return _BLAS[0].limit(limits=1)
 
 
 def _geometry(x_shape, w_shape, stride, padding, dilation):
@@ -119,81 +162,62 @@ def _geometry(x_shape, w_shape, stride, padding, dilation):
     return geom
 
 
-def _conv2d_forward(x, w, b, geom, chunk=None):
-    """Forward pass on checked operands: the fast kernel, no validation.
+def _conv2d_forward(x, w, b, geom, chunk=None, budget=GEMM_BUDGET):
+    """Forward pass on checked operands: a fast kernel, no validation.
 
     ``x`` ``(N, C, H, W)``, ``w`` ``(F, C, kh, kw)`` and ``b`` ``(F,)`` are
     C-contiguous arrays of one float dtype, and ``geom`` is the
     :class:`~numbacnn.functional._geometry.ConvGeometry` of ``x.shape[2:]``.
+    float32 with ``C * kh * kw < GEMM_LIMIT`` runs the wide-row kernel
+    (``chunk`` wide positions per work item), everything else the matrix
+    products (``budget`` scratch elements per work item); a geometry whose
+    scratch either would not bound runs the direct kernel.
     """
     (sh, sw), (dh, dw), (Ho, Wo) = geom.kernel_stride, geom.dilation, geom.out_size
     out = allocate((x.shape[0], w.shape[0], Ho, Wo), x.dtype, "the output of conv2d")
     top, _, left, _ = geom.pads
-    if not _use_fast(x.shape, w.shape, geom, chunk):
-        _direct.conv2d_forward_direct(x, w, b, top, left, sh, sw, dh, dw, out)
+    if x.dtype == np.float32 and w[0].size < GEMM_LIMIT:
+        if _use_fast(x.shape, w.shape, geom, chunk):
+            Hq, Wq = _phase_size(x.shape, geom.pads, sh, sw)
+            if chunk is None:
+                chunk = _default_chunk(x.shape[0], Hq, Wq)
+            _k.conv2d_forward_fast(x, w, b, top, left, sh, sw, dh, dw, Hq, Wq, chunk, out)
+            return out
+    elif _use_gemm(x.shape, w.shape, geom, budget):
+        nb = _gemm_images(x.shape, w.shape, geom, budget)
+        with _one_blas_thread():
+            _g.conv2d_forward_gemm(x, w, b, top, left, sh, sw, dh, dw, nb, out)
         return out
-    Hq, Wq = _phase_size(x.shape, geom.pads, sh, sw)
-    if chunk is None:
-        chunk = _default_chunk(x.shape[0], Hq, Wq)
-    _k.conv2d_forward_fast(x, w, b, top, left, sh, sw, dh, dw, Hq, Wq, chunk, out)
+    _direct.conv2d_forward_direct(x, w, b, top, left, sh, sw, dh, dw, out)
     return out
 
 
-def _conv2d_grad_x(g, x, w, geom, chunk):
-    """Input gradient: the fast kernel when its scratch is bounded and every weight is
-    finite, otherwise the direct kernel."""
-    (sh, sw), (dh, dw) = geom.kernel_stride, geom.dilation
-    N = x.shape[0]
-    F, _, kh, kw = w.shape
-    top, _, left, _ = geom.pads
-    grad_x = allocate(x.shape, x.dtype, "grad_x")
-    if _use_fast(x.shape, w.shape, geom, chunk) and np.isfinite(w).all():
-        Hq, Wq = _phase_size(x.shape, geom.pads, sh, sw)
-        if chunk is None:
-            chunk = _default_chunk(N, Hq, Wq)
-        # largest tap offset on the wide grid (tap kh-1, kw-1)
-        M = ((kh - 1) * dh // sh) * Wq + (kw - 1) * dw // sw
-        # M leading zeros for the mirrored tap offsets, 16 trailing for whole SIMD vectors
-        gw = np.zeros((F, M + N * Hq * Wq + 16), dtype=x.dtype)
-        _k.conv2d_pack_grad(g, M, Hq, Wq, gw)
-        _k.conv2d_grad_x_fast(gw, w, top, left, sh, sw, dh, dw, Hq, Wq, M, chunk, grad_x)
-    else:
-        _direct.conv2d_grad_x_direct(g, w, top, left, sh, sw, dh, dw, grad_x)
-    return grad_x
-
-
-def _conv2d_backward(g, x, w, geom, chunk=None, budget=_k.PATCH_BUDGET, input_grad=True):
+def _conv2d_backward(g, x, w, geom, budget=GEMM_BUDGET, input_grad=True):
     """Backward pass on checked operands (as in :func:`_conv2d_forward`).
 
-    The input gradient comes from :func:`_conv2d_grad_x`; with
-    ``input_grad=False`` it is not computed and ``grad_x`` is ``None`` (a
-    model's first layer: nothing needs it).  The weight gradient comes from
-    :func:`_conv2d_grad_weight`.
+    The input and weight gradients come from the matrix-product kernels
+    (``budget`` scratch elements per work item) or, when their scratch would
+    not bound, from the direct kernels; with ``input_grad=False`` the input
+    gradient is not computed and ``grad_x`` is ``None`` (a model's first
+    layer: nothing needs it).
     """
-    grad_x = _conv2d_grad_x(g, x, w, geom, chunk) if input_grad else None
-    grad_w = _conv2d_grad_weight(g, x, w, geom, chunk, budget)
+    (sh, sw), (dh, dw) = geom.kernel_stride, geom.dilation
+    top, _, left, _ = geom.pads
+    grad_x = allocate(x.shape, x.dtype, "grad_x") if input_grad else None
+    grad_w = np.empty_like(w)
+    if _use_gemm(x.shape, w.shape, geom, budget):
+        nb = _gemm_images(x.shape, w.shape, geom, budget)
+        with _one_blas_thread():
+            if input_grad:
+                _g.conv2d_grad_x_gemm(g, w, top, left, sh, sw, dh, dw, nb, grad_x)
+            _g.conv2d_grad_weight_gemm(g, x, top, left, sh, sw, dh, dw, nb, grad_w)
+    else:
+        if input_grad:
+            _direct.conv2d_grad_x_direct(g, w, top, left, sh, sw, dh, dw, grad_x)
+        _kw.conv2d_grad_weight_direct(g, x, top, left, sh, sw, dh, dw, grad_w)
     grad_b = np.empty(w.shape[0], dtype=x.dtype)
     _kw.conv2d_grad_bias(g, grad_b)
     return grad_x, grad_w, grad_b
-
-
-def _conv2d_grad_weight(g, x, w, geom, chunk, budget):
-    """Weight gradient: the im2col kernel for ``C * kh * kw >= WIDE_LIMIT`` (its scratch is
-    bounded by ``budget`` and one image's patch matrix); below, the wide-grid kernel when
-    its scratch is bounded and ``x`` is finite, otherwise the direct kernel."""
-    (sh, sw), (dh, dw) = geom.kernel_stride, geom.dilation
-    top, _, left, _ = geom.pads
-    grad_w = np.empty_like(w)
-    if w[0].size >= WIDE_LIMIT:
-        _k.conv2d_grad_weight_fast(g, x, top, left, sh, sw, dh, dw, budget, grad_w)
-    elif _use_fast(x.shape, w.shape, geom, chunk) and np.isfinite(x).all():
-        Hq, Wq = _phase_size(x.shape, geom.pads, sh, sw)
-        if chunk is None:
-            chunk = _weight_chunk(x.shape[0], Hq, Wq)
-        _kw.conv2d_grad_weight_wide(g, x, top, left, sh, sw, dh, dw, Hq, Wq, chunk, grad_w)
-    else:
-        _kw.conv2d_grad_weight_direct(g, x, top, left, sh, sw, dh, dw, grad_w)
-    return grad_w
 
 
 def _forward_operands(x, weight, bias, stride, padding, dilation):

@@ -1,13 +1,15 @@
-"""The fast batched 2-D convolution kernels: forward, input gradient, weight gradient.
+"""The wide-row forward kernel of the 2-D convolution, for float32 with few input channels.
 
-They compute exactly the sums of the reference loops in
-:mod:`numbacnn.kernels.conv` (the tests hold them to those) with the loops
-turned inside out for speed; the comment block below explains how.  Inputs
-are unpadded: each kernel pads chunks of images into thread-local scratch
-itself (:func:`conv2d_pack_chunk`, :func:`conv2d_pack_grad`).  Every kernel
-writes into output arrays the caller allocates and returns nothing; only the
-small helpers (:func:`conv2d_tap_table`) return values.  None validates
-anything; :func:`numbacnn.functional.conv2d` does.
+It computes exactly the sums of the reference loop in
+:mod:`numbacnn.kernels.conv` (the tests hold it to that) with the loops
+turned inside out for speed; the comment block below explains how.  With
+few input channels the patch matrix of :mod:`numbacnn.kernels.conv_gemm`
+has few rows and BLAS runs short products; this kernel reads each padded
+input plane once per tap instead.  Inputs are unpadded: each work item pads
+its chunk of images into thread-local scratch (:func:`conv2d_pack_chunk`).
+The kernel writes into an output array the caller allocates and returns
+nothing; only the small helper :func:`conv2d_tap_table` returns values.
+Nothing here validates anything; :func:`numbacnn.functional.conv2d` does.
 """
 
 import numpy as np
@@ -16,21 +18,17 @@ from ._jit import jit, pjit, prange
 
 __all__ = [
     "CHUNK",
-    "PATCH_BUDGET",
     "conv2d_tap_table",
     "conv2d_pack_chunk",
-    "conv2d_pack_grad",
     "conv2d_forward_fast",
-    "conv2d_grad_x_fast",
-    "conv2d_grad_weight_fast",
 ]
 
 # ---------------------------------------------------------------------------
-# Fast kernels
+# The wide-row kernel
 #
-# The reference loops (numbacnn.kernels.conv) read x_pad at (i*sh + p*dh, j*sw + q*dw): a gather
-# whose innermost loop (over q) is 1 to 5 iterations long.  The fast kernels
-# compute exactly the same sums with the loops turned inside out, so that the
+# The reference loop (numbacnn.kernels.conv) reads x_pad at (i*sh + p*dh, j*sw + q*dw): a gather
+# whose innermost loop (over q) is 1 to 5 iterations long.  This kernel
+# computes exactly the same sums with the loops turned inside out, so that the
 # innermost loop runs over hundreds of output pixels in contiguous memory,
 # where numba/LLVM emit SIMD code:
 #
@@ -45,25 +43,17 @@ __all__ = [
 #    output row of length Wq (the columns j >= Wo are computed and dropped).
 #    Images are stacked channel-major, image n starting at n*Hq*Wq, so one
 #    contiguous loop over t covers several images at once.
-# 3. Register blocking.  The innermost body updates 8 output rows (filters in
-#    the forward pass, channels in the input gradient) from 3 taps at once, so
-#    every value loaded from memory is used several times.
+# 3. Register blocking.  The innermost body updates 8 filters' output rows
+#    from 3 taps at once, so every value loaded from memory is used several
+#    times.
 # 4. prange over chunks of images: every thread owns its chunk of the output,
 #    so no two threads ever write the same element.
-#
-# The input gradient is the same computation run backwards: a correlation of
-# the (zero-separated, zero-bordered) upstream gradient with the weights, tap
-# offsets mirrored.  The weight gradient is the same engine once more, run
-# over the rows of the im2col patch matrix, with per-thread partial sums; for few
-# input channels, numbacnn.kernels.conv_grad_weight runs it on the wide grid instead.
 
-# Default work sizes (callers pass them in, so tests can force many small chunks).
-# Wide output positions per chunk: long loops, with 8 accumulator rows plus the
-# rows being read still inside the per-core L2 cache (docs/experiments.rst,
-# "Measurement notes", records how the size was chosen).
+# Wide output positions per chunk (callers pass it in, so tests can force many
+# small chunks): long loops, with 8 accumulator rows plus the rows being read
+# still inside the per-core L2 cache (docs/experiments.rst, "Measurement
+# notes", records how the size was chosen).
 CHUNK = 4096
-# Patch elements per weight-gradient work item (1 MiB in float32: L2-resident).
-PATCH_BUDGET = 1 << 18
 
 
 @jit
@@ -126,9 +116,9 @@ def _mac1x1(a0, x0, w0):
 def _correlate_rows(acc, abase, L, src, sbase, plane, off, wt):
     """acc[r, abase + t] += sum_{s, k} wt[r, s, k] * src[plane[k], s, sbase + off[k] + t].
 
-    The common engine of the fast forward and input-gradient kernels, for
-    ``t`` in ``range(L)``: ``acc`` holds R rows of wide pixels, ``src`` is
-    ``(P, S, Ls)`` (S input rows per phase), tap ``k`` reads phase
+    The engine of :func:`conv2d_forward_fast`, for ``t`` in ``range(L)``:
+    ``acc`` holds R rows of wide pixels, ``src`` is ``(P, S, Ls)`` (S input
+    rows per phase), tap ``k`` reads phase
     ``plane[k]`` shifted by ``off[k]``, ``wt`` is ``(R, S, K)``.  ``acc`` and
     ``src`` must be C-contiguous: the row slices taken here are then known to
     be contiguous and the loops in the ``_mac`` bodies vectorize.
@@ -234,25 +224,6 @@ def conv2d_pack_chunk(x, n0, m, top, left, sh, sw, Hq, Wq, xq):
 
 
 @pjit
-def conv2d_pack_grad(g, M, Hq, Wq, gw):
-    """Place ``g`` (N, F, Ho, Wo) on the wide grid: ``gw[f, M + n*Hq*Wq + i*Wq + j]``.
-
-    ``gw`` (F, M + N*Hq*Wq + 16) must be zeros on entry; the zeros at the dropped
-    columns and rows make the wide-grid sums exact, and the ``M`` leading
-    zeros let every mirrored tap offset stay non-negative.
-    """
-    N, F, Ho, Wo = g.shape
-    S = Hq * Wq
-    for n in prange(N):  # image n owns columns M + n*S .. M + (n+1)*S - 1: no race
-        for f in range(F):
-            for i in range(Ho):
-                dst = gw[f, M + n * S + i * Wq :]
-                src = g[n, f, i]
-                for j in range(Wo):
-                    dst[j] = src[j]
-
-
-@pjit
 def conv2d_forward_fast(x, w, b, top, left, sh, sw, dh, dw, Hq, Wq, chunk, out):
     """Fast forward pass; the same sums as :func:`numbacnn.kernels.conv.conv2d_forward_reference`.
 
@@ -306,179 +277,3 @@ def conv2d_forward_fast(x, w, b, top, left, sh, sw, dh, dw, Hq, Wq, chunk, out):
                     dst = out[n0 + r, f, i]
                     for j in range(Wo):
                         dst[j] = src[j]
-
-
-@pjit
-def conv2d_grad_x_fast(gw, w, top, left, sh, sw, dh, dw, Hq, Wq, M, chunk, grad_x):
-    r"""Input gradient: the forward engine run on the upstream gradient.
-
-    For tap k with phase ``plane[k]`` and offset ``off[k]``, wide position t
-    received ``w[f, c, k] * xq[plane[k], c, t + off[k]]``, so
-
-    .. math::
-
-        \frac{\partial L}{\partial xq[a, c, s]} = \sum_{f}\ \sum_{k:\,\mathrm{plane}[k]=a}
-            w_{f,c,k}\; gw[f,\, M + s - \mathrm{off}[k]],
-
-    a correlation of the wide gradient ``gw`` (:func:`conv2d_pack_grad`) with
-    mirrored offsets ``M - off[k]`` -- the lecture's "convolve the delta with
-    the kernel rotated by 180 degrees", phase by phase.  Each chunk of images
-    is computed in thread-local scratch and then gathered into ``grad_x``
-    without the padding.
-
-    Parameters
-    ----------
-    gw : ndarray, shape (F, M + N*Hq*Wq + 16)
-        Upstream gradient on the wide grid, ``M = max(off)`` leading zeros
-        and 16 trailing ones.
-    w : ndarray, shape (F, C, kh, kw), C-contiguous
-    top, left, sh, sw, dh, dw, Hq, Wq : int
-        As in :func:`conv2d_forward_fast`.
-    M : int
-        Largest tap offset.
-    chunk : int
-        As in :func:`conv2d_forward_fast`.
-    grad_x : ndarray, shape (N, C, H, W)
-        Overwritten with the gradient with respect to the unpadded input.
-    """
-    F, C, kh, kw = w.shape
-    N, H, W = grad_x.shape[0], grad_x.shape[2], grad_x.shape[3]
-    P = sh * sw
-    S = Hq * Wq
-    plane, off = conv2d_tap_table(kh, kw, sh, sw, dh, dw, Wq)
-    K = kh * kw
-    wk = w.reshape(F, C, K)
-    # per phase: its taps' mirrored offsets, and the weights as (C, F, taps)
-    ntaps = np.zeros(P, np.int64)
-    moff = np.zeros((P, K), np.int64)
-    wt = np.zeros((P, C, F, K), w.dtype)
-    for k in range(K):
-        a = plane[k]
-        moff[a, ntaps[a]] = M - off[k]
-        for c in range(C):
-            for f in range(F):
-                wt[a, c, f, ntaps[a]] = wk[f, c, k]
-        ntaps[a] += 1
-    zero_plane = np.zeros(K, np.int64)
-    src = gw.reshape(1, F, gw.shape[1])
-    nb = max(1, chunk // S)
-    nchunks = (N + nb - 1) // nb
-    for ch in prange(nchunks):
-        n0 = ch * nb
-        m = min(nb, N - n0)
-        # whole SIMD vectors, as in the forward pass (gw has 16 spare zero columns)
-        L = (m * S + 15) // 16 * 16
-        acc = np.zeros((P, C, _row_stride(L)), grad_x.dtype)
-        for a in range(P):
-            Ka = ntaps[a]
-            if Ka > 0:
-                # a C-contiguous weight block keeps _correlate_rows at one compiled signature
-                wa = np.ascontiguousarray(wt[a, :, :, :Ka])
-                _correlate_rows(acc[a], 0, L, src, n0 * S, zero_plane[:Ka], moff[a, :Ka], wa)
-        # gather the unpadded pixels (inverse of conv2d_pack_chunk)
-        for r in range(m):
-            for c in range(C):
-                for h in range(H):
-                    a = (h + top) % sh
-                    base = r * S + ((h + top) // sh) * Wq
-                    for bb in range(sw):
-                        w0 = (bb - left) % sw
-                        if w0 >= W:
-                            continue
-                        srow = acc[a * sw + bb, c, base + (w0 + left) // sw :]
-                        drow = grad_x[n0 + r, c, h, w0:]
-                        for v in range((W - w0 + sw - 1) // sw):
-                            drow[v * sw] = srow[v]
-
-
-@pjit
-def conv2d_grad_weight_fast(g, x, top, left, sh, sw, dh, dw, budget, grad_w):
-    r"""Weight gradient: the correlation engine run over pixels, per-thread partials.
-
-    With the im2col matrix ``X[pix, (c, k)] = x_pad[n, c, i*sh + p*dh, j*sw + q*dw]``
-    (one row per output pixel ``pix = (n, i, j)``, tap ``k = p*kw + q``) and
-    ``G[f, pix] = g[n, f, i, j]``,
-
-    .. math::
-
-        \frac{\partial L}{\partial w_{f,c,k}} = \sum_{pix} G_{f,pix}\, X_{pix,(c,k)},
-
-    that is, row ``f`` of the weight gradient is a sum of the rows of ``X``
-    weighted by ``G[f, :]``.  Grouping the pixels in threes (three "taps" at
-    offsets 0, L, 2L of one row of ``X`` reshaped) turns this into exactly the
-    sum :func:`_correlate_rows` computes, with the contiguous loop running
-    over ``(c, k)``.  Work items are chunks of images; each accumulates into
-    its own partial gradient (threads never write the same memory), and the
-    partials are added at the end.  No BLAS: BLAS threads and numba's threads
-    would compete for the cores.  It pays when ``C * kh * kw`` is long
-    (:func:`numbacnn.kernels.conv_grad_weight.conv2d_grad_weight_wide` for short ones).
-
-    Parameters
-    ----------
-    g : ndarray, shape (N, F, Ho, Wo), C-contiguous
-    x : ndarray, shape (N, C, H, W), C-contiguous (unpadded)
-    top, left, sh, sw, dh, dw : int
-        As in :func:`conv2d_forward_fast`.
-    budget : int
-        Target number of elements of ``X`` per work item (:data:`PATCH_BUDGET`).
-    grad_w : ndarray, shape (F, C, kh, kw), C-contiguous; overwritten.
-    """
-    N, F, Ho, Wo = g.shape
-    C, H, W = x.shape[1], x.shape[2], x.shape[3]
-    kh, kw = grad_w.shape[2], grad_w.shape[3]
-    K = kh * kw
-    T = Ho * Wo
-    CK = C * K
-    L = (CK + 15) // 16 * 16  # whole SIMD vectors; the spare columns of X stay 0
-    nb = max(1, budget // (T * L))  # images per work item
-    nitems = (N + nb - 1) // nb
-    partial = np.zeros((nitems, F, L), x.dtype)
-    taps = np.zeros(3, np.int64)  # three pixels of one row of X: all "phase" 0 ...
-    offs = np.empty(3, np.int64)  # ... at offsets 0, L, 2L
-    for k in range(3):
-        offs[k] = k * L
-    for item in prange(nitems):
-        n0 = item * nb
-        m = min(nb, N - n0)
-        P3 = (m * T + 2) // 3 * 3  # pixels, padded to a multiple of 3 with zeros
-        X = np.zeros((P3, L), x.dtype)
-        Gi = np.zeros((F, P3), x.dtype)
-        for r in range(m):
-            for c in range(C):
-                for p in range(kh):
-                    for q in range(kw):
-                        ck = c * K + p * kw + q
-                        # output columns j whose input column j*sw + q*dw - left lies
-                        # inside x; outside them (the zero padding) X stays 0
-                        j_lo = min(Wo, max(0, (left - q * dw + sw - 1) // sw))
-                        j_hi = max(j_lo, min(Wo, (W - 1 + left - q * dw) // sw + 1))
-                        col0 = q * dw - left
-                        for i in range(Ho):
-                            h = i * sh + p * dh - top
-                            if h < 0 or h >= H:
-                                continue
-                            src = x[n0 + r, c, h]
-                            base = r * T + i * Wo
-                            for j in range(j_lo, j_hi):
-                                X[base + j, ck] = src[j * sw + col0]
-            for f in range(F):
-                dst = Gi[f, r * T : (r + 1) * T]
-                src = g[n0 + r, f].reshape(T)
-                for t in range(T):
-                    dst[t] = src[t]
-        _correlate_rows(
-            partial[item],
-            0,
-            L,
-            X.reshape(1, P3 // 3, 3 * L),
-            0,
-            taps,
-            offs,
-            Gi.reshape(F, P3 // 3, 3),
-        )
-    for f in range(F):
-        for ck in range(CK):
-            total = partial[0, f, ck]
-            for item in range(1, nitems):
-                total += partial[item, f, ck]
-            grad_w[f, ck // K, (ck % K) // kw, ck % kw] = total
