@@ -23,7 +23,6 @@ from numbacnn.functional import conv2d, conv2d_backward
 from numbacnn.functional._geometry import ConvGeometry
 from numbacnn.functional.conv import GEMM_BUDGET, _conv2d_backward, _conv2d_forward
 from numbacnn.kernels import conv as kconv
-from numbacnn.kernels import conv_fast as kfast
 
 # ----------------------------------------------------------------------------
 # geometry strategy and independent helpers
@@ -341,24 +340,19 @@ def test_returns_fresh_arrays():
 # ----------------------------------------------------------------------------
 # fast kernels == reference kernels
 #
-# The fast kernels add the same products in a different order (tap by tap over
-# wide rows, or BLAS products of patch matrices), so they agree with the
-# reference loops to rounding: a few ulps of the largest partial sum.  Tiny
-# ``chunk`` and ``budget`` values force many work items (one image each), so
-# their boundaries are exercised; up to 9 channels/filters exercises the 8-row
-# register blocks of the wide-row kernel and their remainders.  float32 runs
-# the wide-row forward kernel here (C * kh * kw < GEMM_LIMIT), float64 the
-# matrix products; tests/test_fast_paths.py covers float32 above the limit.
+# The fast kernels add the same products in a different order (BLAS products
+# of patch matrices, chunk by chunk), so they agree with the reference loops to
+# rounding: a few ulps of the largest partial sum.  Tiny ``budget`` values force
+# many work items (one image each), so their boundaries are exercised.
 
 
 @given(
     geom=geometries(max_batch=4, max_chan=9, max_k=3, max_extra=3),
     seed=st.integers(0, 2**16),
     dtype=st.sampled_from([np.float32, np.float64]),
-    chunk=st.sampled_from([1, 13, 200, kfast.CHUNK]),
     budget=st.sampled_from([1, 300, GEMM_BUDGET]),
 )
-def test_fast_kernels_equal_reference(geom, seed, dtype, chunk, budget):
+def test_fast_kernels_equal_reference(geom, seed, dtype, budget):
     x, w, b = _operands(geom, seed, dtype)
     _, _, kh, kw = w.shape
     sh, sw = _pair(geom["stride"])
@@ -373,7 +367,7 @@ def test_fast_kernels_equal_reference(geom, seed, dtype, chunk, budget):
     kconv.conv2d_forward_reference(xp, w, b, sh, sw, dh, dw, y_ref)
     # the geometry as the oracle computes it, independently of functional._geometry
     g = ConvGeometry(x.shape[2:], (kh, kw), (sh, sw), (dh, dw), pads, (Ho, Wo))
-    y = _conv2d_forward(x, w, b, g, chunk=chunk, budget=budget)
+    y = _conv2d_forward(x, w, b, g, budget=budget)
     assert y.dtype == dtype
     np.testing.assert_allclose(y, y_ref, **tol)
 
@@ -387,21 +381,11 @@ def test_fast_kernels_equal_reference(geom, seed, dtype, chunk, budget):
         np.testing.assert_allclose(got, ref, **tol)
 
 
-def test_scratch_row_stride_avoids_cache_set_conflicts():
-    # scratch rows must hold L elements, stay 64-byte aligned, and never sit a
-    # multiple of 256 elements apart (rows 1 or 2 KiB apart share L1 sets)
-    for L in range(1, 3000):
-        stride = kfast._row_stride(L)
-        assert L <= stride < L + 32
-        assert stride % 16 == 0 and stride % 256 != 0
-
-
-@pytest.mark.parametrize("dtype", [np.float32, np.float64])  # wide-row kernel, matrix products
-def test_fast_kernels_large_image_single_chunk(dtype):
-    # an image larger than one chunk (Hq * Wq > CHUNK) and many filters
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_fast_kernels_large_image_and_many_filters(dtype):
+    # two images' patch matrices exceed the scratch budget: one work item per image
     rng = np.random.default_rng(11)
-    side = int(np.sqrt(kfast.CHUNK)) + 2
-    x = rng.standard_normal((2, 2, side, side))
+    x = rng.standard_normal((2, 2, 70, 70))
     w = rng.standard_normal((9, 2, 3, 3))
     b = rng.standard_normal(9)
     tol = 1e-12 if dtype == np.float64 else 1e-5

@@ -1,23 +1,22 @@
 """Batched 2-D convolution with PyTorch semantics: validation, padding, dtypes.
 
 The loops live in :mod:`numbacnn.kernels.conv_gemm` (patch matrices and BLAS
-products, chunk by chunk) and :mod:`numbacnn.kernels.conv_fast` (a wide-row
-forward kernel for float32 with few input channels), both tested equal to the
-reference loops of :mod:`numbacnn.kernels.conv`.  The public functions check
-their arguments once, choose the dtype and call the private entries
-:func:`_conv2d_forward` / :func:`_conv2d_backward`, which allocate the outputs
-and run the kernels; :class:`numbacnn.layers.Conv2D` calls those entries
-directly with operands it checked when it was built.  The geometry (padding,
-output size) comes from :mod:`numbacnn.functional._geometry`.
+products, chunk by chunk), tested equal to the reference loops of
+:mod:`numbacnn.kernels.conv`.  The public functions check their arguments
+once, choose the dtype and call the private entries :func:`_conv2d_forward` /
+:func:`_conv2d_backward`, which allocate the outputs and run the kernels;
+:class:`numbacnn.layers.Conv2D` calls those entries directly with operands it
+checked when it was built.  The geometry (padding, output size) comes from
+:mod:`numbacnn.functional._geometry`.
 
-The fast kernels need scratch memory per work item: a patch matrix, or a
-few padded planes per image.  When that would exceed :func:`_scratch_limit`
-(a padding or dilation far larger than the image), the private entries run
-the direct kernels of :mod:`numbacnn.kernels.conv` instead, which need no
-scratch, so memory stays bounded by the input and output sizes.  See
-:doc:`/theory/cnn-layers` for the forward pass, :doc:`/theory/conv-backprop`
-for the derivation of the backward pass and :doc:`/theory/im2col` for the
-matrix products.
+Each work item of the fast kernels holds the patch matrix of a chunk of
+images in scratch memory.  When even one image's would exceed
+:func:`_scratch_limit` (a padding or dilation far larger than the image), the
+private entries run the direct kernels of :mod:`numbacnn.kernels.conv`
+instead, which need no scratch, so memory stays bounded by the input and
+output sizes.  See :doc:`/theory/cnn-layers` for the forward pass,
+:doc:`/theory/conv-backprop` for the derivation of the backward pass and
+:doc:`/theory/im2col` for the matrix products.
 
 With ``reference=True`` the public functions run the reference loops of
 :mod:`numbacnn.kernels.conv` instead (the kernels the documentation shows),
@@ -37,19 +36,12 @@ from .._validation import (
     common_float_dtype,
 )
 from ..kernels import conv as _direct
-from ..kernels import conv_fast as _k
 from ..kernels import conv_gemm as _g
 from ..kernels import conv_grad_weight as _kw
+from ._blas import one_blas_thread
 from ._geometry import conv_geometry
 
 __all__ = ["conv2d", "conv2d_backward"]
-
-#: ``C * kh * kw`` from which the float32 forward pass runs as matrix products
-#: (:mod:`numbacnn.kernels.conv_gemm`); below it the wide-row kernel of
-#: :mod:`numbacnn.kernels.conv_fast` is faster.  float64 forward passes and every
-#: backward pass take the matrix products (``docs/experiments.rst``,
-#: "Measurement notes", has the timings behind both rules).
-GEMM_LIMIT = 128
 
 #: Scratch elements per work item of the matrix-product kernels: the item's patch
 #: matrix and its ``F`` product rows, ``(C kh kw + F)`` times its pixels, about
@@ -58,44 +50,19 @@ GEMM_LIMIT = 128
 GEMM_BUDGET = 1 << 18
 
 
-def _phase_size(x_shape, pads, sh, sw):
-    """Size ``(Hq, Wq)`` of one stride phase of the padded input."""
-    top, bottom, left, right = pads
-    Hp, Wp = x_shape[2] + top + bottom, x_shape[3] + left + right
-    return -(-Hp // sh), -(-Wp // sw)
-
-
-def _default_chunk(N, Hq, Wq):
-    """Wide positions per parallel work item: at most ``CHUNK``, at least 4 items per thread."""
-    S = Hq * Wq
-    per_item = (N * S) // (4 * numba.get_num_threads())
-    return max(S, min(_k.CHUNK, per_item))
-
-
-def _fast_scratch(x_shape, w_shape, geom, chunk=None):
-    """Elements of scratch the wide-row forward kernel allocates for a call, over all work items.
-
-    It packs ``sh*sw`` phases of ``C`` rows and accumulates ``F`` rows per
-    chunk of images.  Computed with Python integers.
-    """
-    N, C = x_shape[:2]
-    F = w_shape[0]
-    (sh, sw) = geom.kernel_stride
-    Hq, Wq = _phase_size(x_shape, geom.pads, sh, sw)
-    S, P = Hq * Wq, sh * sw
-    if chunk is None:
-        chunk = _k.CHUNK
-    nb = min(N, max(1, chunk // S))
-    nchunks = -(-N // nb)
-    return nchunks * (P * C + F) * (nb * S + 48)
-
-
 def _gemm_images(x_shape, w_shape, geom, budget):
-    """Images per work item of the matrix-product kernels: ``budget`` scratch elements, at
-    least one image."""
+    """Images per work item of the matrix-product kernels: at most ``budget`` scratch
+    elements (but at least one image), and, where fewer images allow it, an even number
+    of items, so that neither of two threads idles while the other finishes the last.
+    The items, and so the order of the weight gradient's sums, do not depend on the
+    thread count: results are the same on any machine."""
     F, C, kh, kw = w_shape
     Ho, Wo = geom.out_size
-    return max(1, min(x_shape[0], budget // ((C * kh * kw + F) * Ho * Wo)))
+    N = x_shape[0]
+    nb = max(1, min(N, budget // ((C * kh * kw + F) * Ho * Wo)))
+    while nb > 1 and -(-N // nb) % 2:
+        nb -= 1
+    return nb
 
 
 def _gemm_scratch(x_shape, w_shape, geom, budget):
@@ -124,31 +91,6 @@ def _use_gemm(x_shape, w_shape, geom, budget):
         x_shape, w_shape, geom.out_size)
 
 
-def _use_fast(x_shape, w_shape, geom, chunk=None):
-    """True if the wide-row forward kernel's scratch stays within :func:`_scratch_limit`."""
-    return _fast_scratch(x_shape, w_shape, geom, chunk) <= _scratch_limit(
-        x_shape, w_shape, geom.out_size)
-
-
-_BLAS = []
-
-
-def _one_blas_thread():
-    """A context in which BLAS runs on the calling thread only.
-
-    The matrix-product kernels call BLAS from each of numba's threads; BLAS
-    threads of its own would then compete with them for the cores.  The
-    controller is made once (finding the loaded BLAS libraries takes a few
-    hundred microseconds), after SciPy's BLAS, the one numba calls, is loaded.
-    """
-    if not _BLAS:
-        import scipy.linalg.cython_blas  # noqa: F401  (numba's np.dot calls this BLAS)
-        from threadpoolctl import ThreadpoolController
-
-        _BLAS.append(ThreadpoolController().select(user_api="blas"))
-    return _BLAS[0].limit(limits=1)
-
-
 def _geometry(x_shape, w_shape, stride, padding, dilation):
     """The checked :class:`~numbacnn.functional._geometry.ConvGeometry` of a call."""
     geom = conv_geometry(x_shape[2:], w_shape[2:], stride, padding, dilation)
@@ -162,61 +104,52 @@ def _geometry(x_shape, w_shape, stride, padding, dilation):
     return geom
 
 
-def _conv2d_forward(x, w, b, geom, chunk=None, budget=GEMM_BUDGET):
-    """Forward pass on checked operands: a fast kernel, no validation.
+def _conv2d_forward(x, w, b, geom, budget=GEMM_BUDGET):
+    """Forward pass on checked operands: the fast kernel, no validation.
 
     ``x`` ``(N, C, H, W)``, ``w`` ``(F, C, kh, kw)`` and ``b`` ``(F,)`` are
     C-contiguous arrays of one float dtype, and ``geom`` is the
     :class:`~numbacnn.functional._geometry.ConvGeometry` of ``x.shape[2:]``.
-    float32 with ``C * kh * kw < GEMM_LIMIT`` runs the wide-row kernel
-    (``chunk`` wide positions per work item), everything else the matrix
-    products (``budget`` scratch elements per work item); a geometry whose
-    scratch either would not bound runs the direct kernel.
+    The matrix-product kernel takes ``budget`` scratch elements per work item;
+    a geometry whose scratch would not bound runs the direct kernel.
     """
     (sh, sw), (dh, dw), (Ho, Wo) = geom.kernel_stride, geom.dilation, geom.out_size
     out = allocate((x.shape[0], w.shape[0], Ho, Wo), x.dtype, "the output of conv2d")
     top, _, left, _ = geom.pads
-    if x.dtype == np.float32 and w[0].size < GEMM_LIMIT:
-        if _use_fast(x.shape, w.shape, geom, chunk):
-            Hq, Wq = _phase_size(x.shape, geom.pads, sh, sw)
-            if chunk is None:
-                chunk = _default_chunk(x.shape[0], Hq, Wq)
-            _k.conv2d_forward_fast(x, w, b, top, left, sh, sw, dh, dw, Hq, Wq, chunk, out)
-            return out
-    elif _use_gemm(x.shape, w.shape, geom, budget):
+    if _use_gemm(x.shape, w.shape, geom, budget):
         nb = _gemm_images(x.shape, w.shape, geom, budget)
-        with _one_blas_thread():
+        with one_blas_thread():
             _g.conv2d_forward_gemm(x, w, b, top, left, sh, sw, dh, dw, nb, out)
-        return out
-    _direct.conv2d_forward_direct(x, w, b, top, left, sh, sw, dh, dw, out)
+    else:
+        _direct.conv2d_forward_direct(x, w, b, top, left, sh, sw, dh, dw, out)
     return out
 
 
 def _conv2d_backward(g, x, w, geom, budget=GEMM_BUDGET, input_grad=True):
     """Backward pass on checked operands (as in :func:`_conv2d_forward`).
 
-    The input and weight gradients come from the matrix-product kernels
-    (``budget`` scratch elements per work item) or, when their scratch would
-    not bound, from the direct kernels; with ``input_grad=False`` the input
-    gradient is not computed and ``grad_x`` is ``None`` (a model's first
-    layer: nothing needs it).
+    The three gradients come from the matrix-product kernels (``budget``
+    scratch elements per work item) or, when their scratch would not bound,
+    from the direct kernels; with ``input_grad=False`` the input gradient is
+    not computed and ``grad_x`` is ``None`` (a model's first layer: nothing
+    needs it).
     """
     (sh, sw), (dh, dw) = geom.kernel_stride, geom.dilation
     top, _, left, _ = geom.pads
     grad_x = allocate(x.shape, x.dtype, "grad_x") if input_grad else None
     grad_w = np.empty_like(w)
+    grad_b = np.empty(w.shape[0], dtype=x.dtype)
     if _use_gemm(x.shape, w.shape, geom, budget):
         nb = _gemm_images(x.shape, w.shape, geom, budget)
-        with _one_blas_thread():
+        with one_blas_thread():
             if input_grad:
                 _g.conv2d_grad_x_gemm(g, w, top, left, sh, sw, dh, dw, nb, grad_x)
-            _g.conv2d_grad_weight_gemm(g, x, top, left, sh, sw, dh, dw, nb, grad_w)
+            _g.conv2d_grad_weight_gemm(g, x, top, left, sh, sw, dh, dw, nb, grad_w, grad_b)
     else:
         if input_grad:
             _direct.conv2d_grad_x_direct(g, w, top, left, sh, sw, dh, dw, grad_x)
         _kw.conv2d_grad_weight_direct(g, x, top, left, sh, sw, dh, dw, grad_w)
-    grad_b = np.empty(w.shape[0], dtype=x.dtype)
-    _kw.conv2d_grad_bias(g, grad_b)
+        _kw.conv2d_grad_bias(g, grad_b)
     return grad_x, grad_w, grad_b
 
 

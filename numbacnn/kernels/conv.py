@@ -31,7 +31,7 @@ from.  See :doc:`/theory/cnn-layers` and :doc:`/theory/conv-backprop`.
 This module holds the reference kernels, ``conv2d_forward_reference`` and
 ``conv2d_backward_reference``: the equations above transcribed index for
 index, one loop per index.  They are what the documentation shows and what
-the tests hold the fast kernels of :mod:`numbacnn.kernels.conv_fast` to.
+the tests hold the fast kernels of :mod:`numbacnn.kernels.conv_gemm` to.
 
 It also holds two *direct* kernels, ``conv2d_forward_direct`` and
 ``conv2d_grad_x_direct``: the same sums on the unpadded input, a bounds test

@@ -1,4 +1,4 @@
-r"""The 2-D convolution as matrix products, chunk by chunk: forward, input and weight gradient.
+r"""The 2-D convolution as matrix products, chunk by chunk: forward pass and gradients.
 
 For a chunk of ``m`` images, the patch matrix :math:`X` has one row per
 kernel tap ``r = (c kh + p) kw + q`` and one column per output pixel
@@ -10,6 +10,7 @@ upstream gradient of the chunk as the matrix :math:`G` ``(F, m Ho Wo)``,
 
     Y = \mathbf W X + b, \qquad
     \nabla_{\mathbf W} = \sum_{\text{chunks}} G X^T, \qquad
+    \nabla_b = \sum_{\text{chunks}} G \mathbf 1, \qquad
     \nabla_X = \mathbf W^T G ,
 
 the last sent back to the pixels by :func:`conv2d_add_patches`.  These are
@@ -23,7 +24,7 @@ scratch, reading the unpadded input and writing zeros where a tap falls on
 the padding, so the scratch stays bounded whatever the batch size.
 
 Each work item calls BLAS from its own thread; the caller keeps BLAS at one
-thread meanwhile (:func:`numbacnn.functional.conv._one_blas_thread`), so
+thread meanwhile (:func:`numbacnn.functional._blas.one_blas_thread`), so
 numba's threads are the only ones.  Like every kernel these validate
 nothing and write into arrays the caller allocates.
 """
@@ -186,12 +187,34 @@ def conv2d_grad_x_gemm(g, w, top, left, sh, sw, dh, dw, nb, grad_x):
         conv2d_add_patches(np.dot(Wt, G), n0, kh, kw, top, left, sh, sw, dh, dw, Ho, Wo, grad_x)
 
 
-@pjit
-def conv2d_grad_weight_gemm(g, x, top, left, sh, sw, dh, dw, nb, grad_w):
-    """Weight gradient: the sum over work items of :math:`G X^T`.
+@jit
+def _grad_matrix_t(g, n0, m, GT, bias):
+    """``GT[r*T + t, f] = g[n0 + r, f]`` flattened (the chunk's upstream gradient as
+    ``(m*T, F)``), and ``bias[f]`` = its sum over the chunk's pixels, in float64."""
+    F = g.shape[1]
+    T = g.shape[2] * g.shape[3]
+    for f in range(F):
+        bias[f] = 0.0
+    for r in range(m):
+        for f in range(F):
+            src = g[n0 + r, f].reshape(T)
+            # np.float64, not 0.0: plain Python would add float32 terms to 0.0 as float32
+            total = np.float64(0.0)
+            for t in range(T):
+                v = src[t]
+                GT[r * T + t, f] = v
+                total += v
+            bias[f] += total
 
-    Each item writes its product into its own slot of a partial-sum array
-    (threads never write the same memory); the slots are added at the end.
+
+@pjit
+def conv2d_grad_weight_gemm(g, x, top, left, sh, sw, dh, dw, nb, grad_w, grad_b):
+    """Weight and bias gradients: the sums over work items of :math:`X G^T` and of ``g``.
+
+    Each item writes its product :math:`X G^T` ``(C*kh*kw, F)`` and its
+    pixels' sum of ``g`` (in float64, whatever the dtype: ``N*Ho*Wo`` terms
+    are too many for float32) into its own slot (threads never write the
+    same memory); the slots are added at the end, in item order.
 
     Parameters
     ----------
@@ -200,30 +223,36 @@ def conv2d_grad_weight_gemm(g, x, top, left, sh, sw, dh, dw, nb, grad_w):
     top, left, sh, sw, dh, dw, nb : int
         As in :func:`conv2d_forward_gemm`.
     grad_w : ndarray, shape (F, C, kh, kw), C-contiguous; overwritten.
+    grad_b : ndarray, shape (F,); overwritten.
     """
     N, F, Ho, Wo = g.shape
     C, kh, kw = grad_w.shape[1], grad_w.shape[2], grad_w.shape[3]
     T = Ho * Wo
     CK = C * kh * kw
     nitems = (N + nb - 1) // nb
-    partial = np.empty((nitems, F, CK), g.dtype)
+    partial = np.empty((nitems, CK, F), g.dtype)
+    partial_b = np.empty((nitems, F), np.float64)
     for item in prange(nitems):
         n0 = item * nb
         m = min(nb, N - n0)
         cols = np.empty((CK, m * T), g.dtype)
         conv2d_patches(x, n0, m, kh, kw, top, left, sh, sw, dh, dw, Ho, Wo, cols)
-        G = np.empty((F, m * T), g.dtype)
-        _grad_matrix(g, n0, m, G)
+        GT = np.empty((m * T, F), g.dtype)
+        _grad_matrix_t(g, n0, m, GT, partial_b[item])
         # element loops rather than array assignments: those would compile numba's
         # shape-mismatch error messages, seconds of compilation on a first run
-        product = np.dot(G, cols.T)
-        for f in range(F):
-            for ck in range(CK):
-                partial[item, f, ck] = product[f, ck]
+        product = np.dot(cols, GT)
+        for ck in range(CK):
+            for f in range(F):
+                partial[item, ck, f] = product[ck, f]
     total = grad_w.reshape(F, CK)
     for f in range(F):
         for ck in range(CK):
-            acc = partial[0, f, ck]
+            acc = partial[0, ck, f]
             for item in range(1, nitems):
-                acc += partial[item, f, ck]
+                acc += partial[item, ck, f]
             total[f, ck] = acc
+        acc_b = partial_b[0, f]
+        for item in range(1, nitems):
+            acc_b += partial_b[item, f]
+        grad_b[f] = acc_b
