@@ -6,6 +6,7 @@ equations) for the kernels, and the unshortened path (``input_grad=True``) for
 everything a skipped input gradient must leave alone.
 """
 
+import numba
 import numpy as np
 import pytest
 from hypothesis import assume, given, settings
@@ -132,6 +133,26 @@ def test_patch_matrix_and_its_adjoint():
     kgemm.conv2d_add_patches(V, 1, kh, kw, top, left, sh, sw, dh, dw, Ho, Wo, back)
     assert np.isnan(back[0]).all()  # images outside the chunk are left alone
     np.testing.assert_allclose(np.sum(cols * V), np.sum(x[1:3] * back[1:3]), rtol=1e-12)
+
+
+@pytest.mark.skipif(numba.config.NUMBA_NUM_THREADS < 2, reason="needs two numba threads")
+def test_results_do_not_depend_on_the_thread_count():
+    # work items follow the sizes only, and partial sums are added in item order
+    g, x, w, geom = _problem(9, np.float32, 12, 6, 7, 9, 9, (3, 3), (1, 1), (1, 1), (1, 1))
+    b = np.linspace(-1, 1, w.shape[0]).astype(np.float32)
+
+    def run(threads):  # budget 3000: one image per work item, 12 items
+        numba.set_num_threads(threads)
+        return (_conv2d_forward(x, w, b, geom, budget=3000),
+                *_conv2d_backward(g, x, w, geom, budget=3000))
+
+    before = numba.get_num_threads()
+    try:
+        one, two = run(1), run(2)
+    finally:
+        numba.set_num_threads(before)
+    for a, c in zip(one, two, strict=True):
+        np.testing.assert_array_equal(a, c)
 
 
 @pytest.mark.parametrize("value", [np.inf, -np.inf, np.nan])

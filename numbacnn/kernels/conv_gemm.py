@@ -187,31 +187,11 @@ def conv2d_grad_x_gemm(g, w, top, left, sh, sw, dh, dw, nb, grad_x):
         conv2d_add_patches(np.dot(Wt, G), n0, kh, kw, top, left, sh, sw, dh, dw, Ho, Wo, grad_x)
 
 
-@jit
-def _grad_matrix_t(g, n0, m, GT, bias):
-    """``GT[r*T + t, f] = g[n0 + r, f]`` flattened (the chunk's upstream gradient as
-    ``(m*T, F)``), and ``bias[f]`` = its sum over the chunk's pixels, in float64."""
-    F = g.shape[1]
-    T = g.shape[2] * g.shape[3]
-    for f in range(F):
-        bias[f] = 0.0
-    for r in range(m):
-        for f in range(F):
-            src = g[n0 + r, f].reshape(T)
-            # np.float64, not 0.0: plain Python would add float32 terms to 0.0 as float32
-            total = np.float64(0.0)
-            for t in range(T):
-                v = src[t]
-                GT[r * T + t, f] = v
-                total += v
-            bias[f] += total
-
-
 @pjit
 def conv2d_grad_weight_gemm(g, x, top, left, sh, sw, dh, dw, nb, grad_w, grad_b):
-    """Weight and bias gradients: the sums over work items of :math:`X G^T` and of ``g``.
+    """Weight and bias gradients: the sums over work items of :math:`G X^T` and of ``g``.
 
-    Each item writes its product :math:`X G^T` ``(C*kh*kw, F)`` and its
+    Each item writes its product :math:`G X^T` ``(F, C*kh*kw)`` and its
     pixels' sum of ``g`` (in float64, whatever the dtype: ``N*Ho*Wo`` terms
     are too many for float32) into its own slot (threads never write the
     same memory); the slots are added at the end, in item order.
@@ -230,28 +210,33 @@ def conv2d_grad_weight_gemm(g, x, top, left, sh, sw, dh, dw, nb, grad_w, grad_b)
     T = Ho * Wo
     CK = C * kh * kw
     nitems = (N + nb - 1) // nb
-    partial = np.empty((nitems, CK, F), g.dtype)
+    partial = np.empty((nitems, F, CK), g.dtype)
     partial_b = np.empty((nitems, F), np.float64)
     for item in prange(nitems):
         n0 = item * nb
         m = min(nb, N - n0)
         cols = np.empty((CK, m * T), g.dtype)
         conv2d_patches(x, n0, m, kh, kw, top, left, sh, sw, dh, dw, Ho, Wo, cols)
-        GT = np.empty((m * T, F), g.dtype)
-        _grad_matrix_t(g, n0, m, GT, partial_b[item])
+        G = np.empty((F, m * T), g.dtype)
+        _grad_matrix(g, n0, m, G)
         # element loops rather than array assignments: those would compile numba's
         # shape-mismatch error messages, seconds of compilation on a first run
-        product = np.dot(cols, GT)
-        for ck in range(CK):
-            for f in range(F):
-                partial[item, ck, f] = product[ck, f]
-    total = grad_w.reshape(F, CK)
+        product = np.dot(G, cols.T)
+        for f in range(F):
+            for ck in range(CK):
+                partial[item, f, ck] = product[f, ck]
+            # np.float64, not 0.0: plain Python would add float32 terms to 0.0 as float32
+            total = np.float64(0.0)
+            for t in range(m * T):
+                total += G[f, t]
+            partial_b[item, f] = total
+    total_w = grad_w.reshape(F, CK)
     for f in range(F):
         for ck in range(CK):
-            acc = partial[0, ck, f]
+            acc = partial[0, f, ck]
             for item in range(1, nitems):
-                acc += partial[item, ck, f]
-            total[f, ck] = acc
+                acc += partial[item, f, ck]
+            total_w[f, ck] = acc
         acc_b = partial_b[0, f]
         for item in range(1, nitems):
             acc_b += partial_b[item, f]
