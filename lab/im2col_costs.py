@@ -1,4 +1,4 @@
-"""Time the im2col convolution beside the loop kernels, and measure its patch-matrix memory.
+"""Time the whole-batch im2col convolution beside the default kernels, and measure its memory.
 
 ::
 
@@ -6,7 +6,7 @@
 
 For each case (a)-(d) of ``lab/bench_conv.py`` and each method -- ``im2col``
 (:func:`numbacnn.functional.conv2d_im2col` and its backward), ``fast`` (the
-default ``conv2d``/``conv2d_backward``) and ``reference`` (``reference=True``,
+default ``conv2d``/``conv2d_backward``: patch matrices chunk by chunk) and ``reference`` (``reference=True``,
 the serial loops the docs show) -- a fresh Python process times the forward
 and the backward pass (median of ``--repeat`` calls after one untimed warm-up,
 which includes compiling or loading the numba cache).  The numba kernels and
@@ -101,7 +101,7 @@ def _in_subprocess(case, method, dtype, repeat, threads):
 
 def table(results, dtype):
     lines = [
-        f"{dtype}, seconds per call (median) and ratios to the fast loop kernels:",
+        f"{dtype}, seconds per call (median) and ratios to the default (fast) kernels:",
         "",
         "| case | pass | im2col | fast | reference | im2col / fast | reference / fast |",
         "|---|---|---|---|---|---|---|",

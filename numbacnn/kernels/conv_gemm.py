@@ -60,27 +60,29 @@ def conv2d_patches(x, n0, m, kh, kw, top, left, sh, sw, dh, dw, Ho, Wo, cols):
     """
     C, H, W = x.shape[1], x.shape[2], x.shape[3]
     T = Ho * Wo
+    zero = cols.dtype.type(0)
+    # plain indexing rather than a view per row: rows are short (Wo elements), and
+    # making a view for each cost more than copying it
     for c in range(C):
         for p in range(kh):
             for q in range(kw):
-                row = cols[(c * kh + p) * kw + q]
+                k = (c * kh + p) * kw + q
                 col0 = q * dw - left
                 j_lo, j_hi = _inside(Wo, W, col0, sw)
                 for r in range(m):
                     for i in range(Ho):
-                        dst = row[r * T + i * Wo : r * T + (i + 1) * Wo]
+                        base = r * T + i * Wo
                         h = i * sh + p * dh - top
                         if h < 0 or h >= H:
                             for j in range(Wo):
-                                dst[j] = 0
+                                cols[k, base + j] = zero
                             continue
-                        src = x[n0 + r, c, h]
                         for j in range(j_lo):
-                            dst[j] = 0
+                            cols[k, base + j] = zero
                         for j in range(j_lo, j_hi):
-                            dst[j] = src[j * sw + col0]
+                            cols[k, base + j] = x[n0 + r, c, h, j * sw + col0]
                         for j in range(j_hi, Wo):
-                            dst[j] = 0
+                            cols[k, base + j] = zero
 
 
 @jit
@@ -100,7 +102,7 @@ def conv2d_add_patches(grad_cols, n0, kh, kw, top, left, sh, sw, dh, dw, Ho, Wo,
     for c in range(C):
         for p in range(kh):
             for q in range(kw):
-                row = grad_cols[(c * kh + p) * kw + q]
+                k = (c * kh + p) * kw + q
                 col0 = q * dw - left
                 j_lo, j_hi = _inside(Wo, W, col0, sw)
                 for r in range(m):
@@ -108,10 +110,9 @@ def conv2d_add_patches(grad_cols, n0, kh, kw, top, left, sh, sw, dh, dw, Ho, Wo,
                         h = i * sh + p * dh - top
                         if h < 0 or h >= H:
                             continue
-                        src = row[r * T + i * Wo : r * T + (i + 1) * Wo]
-                        dst = grad_x[n0 + r, c, h]
+                        base = r * T + i * Wo
                         for j in range(j_lo, j_hi):
-                            dst[j * sw + col0] += src[j]
+                            grad_x[n0 + r, c, h, j * sw + col0] += grad_cols[k, base + j]
 
 
 @jit
