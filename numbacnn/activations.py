@@ -264,9 +264,13 @@ class ReLU(Activation):
     def _derivative(self, z):
         return (z > 0).astype(z.dtype)
 
-    def _backward(self, z, grad_a):
+    def _is_plain(self):
+        """True unless a subclass changes the derivative: it is then the mask ``z > 0``."""
         cls = type(self)
-        if cls.backward is not Activation.backward or cls._derivative is not ReLU._derivative:
+        return cls.backward is Activation.backward and cls._derivative is ReLU._derivative
+
+    def _backward(self, z, grad_a):
+        if not self._is_plain():
             return super()._backward(z, grad_a)
         # the boolean mask multiplies as its 0/1 values do, without a float copy of it
         return grad_a * (z > 0)

@@ -13,6 +13,7 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from numbacnn import Sequential
+from numbacnn.activations import ReLU
 from numbacnn.functional._geometry import conv_geometry
 from numbacnn.functional.conv import (
     GEMM_BUDGET,
@@ -24,6 +25,7 @@ from numbacnn.kernels import conv as kconv
 from numbacnn.kernels import conv_gemm as kgemm
 from numbacnn.kernels import conv_grad_weight as kw_
 from numbacnn.layers import Conv2D, Dense, Flatten, MaxPool2D
+from numbacnn.layers.base import ActivatedLayer
 from numbacnn.models.training import backprop_without_input_grad
 
 
@@ -251,3 +253,52 @@ def test_relu_backward_equals_gradient_times_derivative(dtype):
     got = relu._backward(z, grad_a)
     assert got.dtype == dtype
     np.testing.assert_array_equal(got, grad_a * relu.derivative(z))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("path", ["gemm", "direct"])
+@pytest.mark.parametrize("input_grad", [True, False])
+def test_relu_mask_inside_the_backward_equals_the_separate_pass(dtype, path, input_grad,
+                                                                 monkeypatch):
+    # the mask applied while the kernels copy grad_out gives bit for bit what ReLU's own
+    # backward followed by the convolution's backward gives, NaN and inf included
+    import numbacnn.functional.conv as fconv
+
+    if path == "direct":  # scratch limit 0: every call takes the direct kernels
+        monkeypatch.setattr(fconv, "_scratch_limit", lambda *args: 0)
+    rng = np.random.default_rng(4)
+    layer = Conv2D(5, 3, padding=1, activation="relu")
+    layer.build((3, 7, 6), rng=rng, dtype=dtype)
+    layer._input_grad = input_grad
+    x = rng.standard_normal((4, 3, 7, 6)).astype(dtype)
+    layer.forward(x)
+    layer._z[0, 1, 2, :3] = [np.nan, 0.0, -0.0]
+    g = rng.standard_normal(layer._z.shape).astype(dtype)
+    g[1, 0, 0, :3] = [np.inf, -np.inf, np.nan]
+    g[0, 1, 2, 1] = np.inf  # times the mask's 0 at z = 0: NaN, as in ReLU's backward
+    fused = layer.backward(g)
+    grads = dict(layer.grads)
+    separate = ActivatedLayer.backward(layer, g)
+    for a, b in [(fused, separate), (grads["W"], layer.grads["W"]),
+                 (grads["b"], layer.grads["b"])]:
+        if not input_grad and a is None:
+            assert b is None
+            continue
+        assert a.dtype == dtype
+        np.testing.assert_array_equal(a, b)
+
+
+def test_a_relu_subclass_with_its_own_derivative_is_not_fused():
+    class HalfReLU(ReLU):
+        def _derivative(self, z):
+            return 0.5 * (z > 0).astype(z.dtype)
+
+    rng = np.random.default_rng(2)
+    layer = Conv2D(2, 3, activation=HalfReLU())
+    layer.build((1, 6, 6), rng=rng)
+    x = rng.standard_normal((2, 1, 6, 6))
+    layer.forward(x)
+    g = rng.standard_normal(layer._z.shape)
+    got = layer.backward(g)
+    expected = _conv2d_backward(0.5 * g * (layer._z > 0), x, layer.params["W"], layer._geom)[0]
+    np.testing.assert_allclose(got, expected, rtol=1e-12)

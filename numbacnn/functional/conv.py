@@ -125,14 +125,17 @@ def _conv2d_forward(x, w, b, geom, budget=GEMM_BUDGET):
     return out
 
 
-def _conv2d_backward(g, x, w, geom, budget=GEMM_BUDGET, input_grad=True):
+def _conv2d_backward(g, x, w, geom, budget=GEMM_BUDGET, input_grad=True, relu_z=None):
     """Backward pass on checked operands (as in :func:`_conv2d_forward`).
 
     The three gradients come from the matrix-product kernels (``budget``
     scratch elements per work item) or, when their scratch would not bound,
     from the direct kernels; with ``input_grad=False`` the input gradient is
     not computed and ``grad_x`` is ``None`` (a model's first layer: nothing
-    needs it).
+    needs it).  With ``relu_z`` (an array of ``g``'s shape and dtype), ``g``
+    is the gradient with respect to ``relu(relu_z)`` and the convolution's
+    output gradient is ``g * (relu_z > 0)``, formed while the kernels copy
+    ``g`` rather than in a pass of its own.
     """
     (sh, sw), (dh, dw) = geom.kernel_stride, geom.dilation
     top, _, left, _ = geom.pads
@@ -141,11 +144,16 @@ def _conv2d_backward(g, x, w, geom, budget=GEMM_BUDGET, input_grad=True):
     grad_b = np.empty(w.shape[0], dtype=x.dtype)
     if _use_gemm(x.shape, w.shape, geom, budget):
         nb = _gemm_images(x.shape, w.shape, geom, budget)
+        relu = relu_z is not None
+        z = relu_z if relu else g  # not read without the ReLU: any array of g's type
         with one_blas_thread():
             if input_grad:
-                _g.conv2d_grad_x_gemm(g, w, top, left, sh, sw, dh, dw, nb, grad_x)
-            _g.conv2d_grad_weight_gemm(g, x, top, left, sh, sw, dh, dw, nb, grad_w, grad_b)
+                _g.conv2d_grad_x_gemm(g, z, relu, w, top, left, sh, sw, dh, dw, nb, grad_x)
+            _g.conv2d_grad_weight_gemm(g, z, relu, x, top, left, sh, sw, dh, dw, nb,
+                                       grad_w, grad_b)
     else:
+        if relu_z is not None:
+            g = g * (relu_z > 0)
         if input_grad:
             _direct.conv2d_grad_x_direct(g, w, top, left, sh, sw, dh, dw, grad_x)
         _kw.conv2d_grad_weight_direct(g, x, top, left, sh, sw, dh, dw, grad_w)

@@ -116,16 +116,29 @@ def conv2d_add_patches(grad_cols, n0, kh, kw, top, left, sh, sw, dh, dw, Ho, Wo,
 
 
 @jit
-def _grad_matrix(g, n0, m, G):
-    """``G[f, r*T + t] = g[n0 + r, f]`` flattened: the chunk's upstream gradient as ``(F, m*T)``."""
+def _grad_matrix(g, z, relu, n0, m, G):
+    """``G[f, r*T + t] = g[n0 + r, f]`` flattened: the chunk's upstream gradient as ``(F, m*T)``.
+
+    With ``relu`` true, ``g`` is the gradient with respect to a ReLU's output
+    and ``z`` the ReLU's input: each entry is multiplied by ``[z > 0]`` as
+    :class:`numbacnn.activations.ReLU` does (by 1 or 0, so NaN and inf
+    behave alike), on the way into ``G``.  Otherwise ``z`` is not read.
+    """
     F = g.shape[1]
     T = g.shape[2] * g.shape[3]
+    one = G.dtype.type(1)
+    zero = G.dtype.type(0)
     for r in range(m):
         for f in range(F):
             src = g[n0 + r, f].reshape(T)
             dst = G[f, r * T : (r + 1) * T]
-            for t in range(T):
-                dst[t] = src[t]
+            if relu:
+                mask = z[n0 + r, f].reshape(T)
+                for t in range(T):
+                    dst[t] = src[t] * (one if mask[t] > zero else zero)
+            else:
+                for t in range(T):
+                    dst[t] = src[t]
 
 
 @pjit
@@ -164,12 +177,16 @@ def conv2d_forward_gemm(x, w, b, top, left, sh, sw, dh, dw, nb, out):
 
 
 @pjit
-def conv2d_grad_x_gemm(g, w, top, left, sh, sw, dh, dw, nb, grad_x):
+def conv2d_grad_x_gemm(g, z, relu, w, top, left, sh, sw, dh, dw, nb, grad_x):
     """Input gradient: :math:`\\mathbf W^T G` per work item, added back to the pixels.
 
     Parameters
     ----------
     g : ndarray, shape (N, F, Ho, Wo), C-contiguous
+    z : ndarray, shape (N, F, Ho, Wo), C-contiguous
+        A ReLU's input when ``relu`` is true (``g`` is then the gradient with
+        respect to its output); any array of ``g``'s type otherwise.
+    relu : bool
     w : ndarray, shape (F, C, kh, kw), C-contiguous
     top, left, sh, sw, dh, dw, nb : int
         As in :func:`conv2d_forward_gemm`.
@@ -183,13 +200,13 @@ def conv2d_grad_x_gemm(g, w, top, left, sh, sw, dh, dw, nb, grad_x):
         n0 = item * nb
         m = min(nb, N - n0)
         G = np.empty((F, m * T), g.dtype)
-        _grad_matrix(g, n0, m, G)
+        _grad_matrix(g, z, relu, n0, m, G)
         # each item owns images n0 .. n0+m-1 of grad_x: no two threads add to one pixel
         conv2d_add_patches(np.dot(Wt, G), n0, kh, kw, top, left, sh, sw, dh, dw, Ho, Wo, grad_x)
 
 
 @pjit
-def conv2d_grad_weight_gemm(g, x, top, left, sh, sw, dh, dw, nb, grad_w, grad_b):
+def conv2d_grad_weight_gemm(g, z, relu, x, top, left, sh, sw, dh, dw, nb, grad_w, grad_b):
     """Weight and bias gradients: the sums over work items of :math:`G X^T` and of ``g``.
 
     Each item writes its product :math:`G X^T` ``(F, C*kh*kw)`` and its
@@ -199,7 +216,8 @@ def conv2d_grad_weight_gemm(g, x, top, left, sh, sw, dh, dw, nb, grad_w, grad_b)
 
     Parameters
     ----------
-    g : ndarray, shape (N, F, Ho, Wo), C-contiguous
+    g, z, relu
+        As in :func:`conv2d_grad_x_gemm`.
     x : ndarray, shape (N, C, H, W), C-contiguous (unpadded)
     top, left, sh, sw, dh, dw, nb : int
         As in :func:`conv2d_forward_gemm`.
@@ -219,7 +237,7 @@ def conv2d_grad_weight_gemm(g, x, top, left, sh, sw, dh, dw, nb, grad_w, grad_b)
         cols = np.empty((CK, m * T), g.dtype)
         conv2d_patches(x, n0, m, kh, kw, top, left, sh, sw, dh, dw, Ho, Wo, cols)
         G = np.empty((F, m * T), g.dtype)
-        _grad_matrix(g, n0, m, G)
+        _grad_matrix(g, z, relu, n0, m, G)
         # element loops rather than array assignments: those would compile numba's
         # shape-mismatch error messages, seconds of compilation on a first run
         product = np.dot(G, cols.T)
