@@ -6,10 +6,11 @@
 
 For each case (a)-(d) of ``lab/bench_conv.py`` and each method -- ``im2col``
 (:func:`numbacnn.functional.conv2d_im2col` and its backward), ``fast`` (the
-default ``conv2d``/``conv2d_backward``: patch matrices chunk by chunk) and ``reference`` (``reference=True``,
-the serial loops the docs show) -- a fresh Python process times the forward
-and the backward pass (median of ``--repeat`` calls after one untimed warm-up,
-which includes compiling or loading the numba cache).  The numba kernels and
+default ``conv2d``/``conv2d_backward``: patch matrices chunk by chunk) and
+``reference`` (``reference=True``, the serial loops the docs show) -- a fresh
+Python process times the forward and the backward pass (median of ``--repeat``
+calls after one untimed warm-up, which includes compiling or loading the numba
+cache).  The numba kernels and
 BLAS both get ``--threads`` threads (the reference loops are serial by
 design).  The im2col process also records the peak of the memory NumPy
 allocates during one forward call (``tracemalloc``) and compares it with the
