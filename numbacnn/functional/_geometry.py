@@ -106,7 +106,7 @@ class ConvGeometry(NamedTuple):
         """The stride the kernels use: :attr:`stride`, with 1 along an axis of one output pixel.
 
         With a single output row only window 0 exists, whatever the stride, so
-        the result is the same and the kernels need no stride phases for it.
+        the result is the same whichever stride the kernels are given for it.
         """
         (sh, sw), (Ho, Wo) = self.stride, self.out_size
         return (sh if Ho > 1 else 1), (sw if Wo > 1 else 1)
