@@ -265,7 +265,7 @@ class ReLU(Activation):
         return (z > 0).astype(z.dtype)
 
     def _is_plain(self):
-        """True unless a subclass changes the derivative: it is then the mask ``z > 0``."""
+        """True when the derivative is the plain mask ``z > 0`` (no subclass changes it)."""
         cls = type(self)
         return cls.backward is Activation.backward and cls._derivative is ReLU._derivative
 

@@ -1,9 +1,10 @@
 """One BLAS thread while numba's threads call BLAS.
 
 The matrix-product kernels of :mod:`numbacnn.kernels.conv_gemm` call BLAS
-from each of numba's threads, every thread on its own part of the work.  BLAS threads of
-its own would then compete with numba's for the cores, so the private entries
-of :mod:`numbacnn.functional` run those kernels inside :func:`one_blas_thread`.
+from each of numba's threads, every thread on its own part of the work.  BLAS
+threads of its own would then compete with numba's for the cores, so the
+private entries of :mod:`numbacnn.functional` run those kernels inside
+:func:`one_blas_thread`.
 """
 
 __all__ = ["one_blas_thread"]
