@@ -146,11 +146,11 @@ def _conv2d_backward(g, x, w, geom, budget=GEMM_BUDGET, input_grad=True, relu_z=
         nb = _gemm_images(x.shape, w.shape, geom, budget)
         relu = relu_z is not None
         z = relu_z if relu else g  # not read without the ReLU: any array of g's type
+        # without input_grad, an empty array stands for grad_x: the kernel does not touch it
+        gx = grad_x if input_grad else np.empty((0, 0, 0, 0), x.dtype)
         with one_blas_thread():
-            if input_grad:
-                _g.conv2d_grad_x_gemm(g, z, relu, w, top, left, sh, sw, dh, dw, nb, grad_x)
-            _g.conv2d_grad_weight_gemm(g, z, relu, x, top, left, sh, sw, dh, dw, nb,
-                                       grad_w, grad_b)
+            _g.conv2d_backward_gemm(g, z, relu, x, w, top, left, sh, sw, dh, dw, nb, input_grad,
+                                    gx, grad_w, grad_b)
     else:
         if relu_z is not None:
             g = g * (relu_z > 0)

@@ -21,7 +21,9 @@ peak; :doc:`/theory/im2col` derives them.  Unlike
 :mod:`numbacnn.kernels.im2col` (the whole batch at once, on a padded copy),
 each parallel work item builds the patch matrix of its own chunk of images in
 scratch, reading the unpadded input and writing zeros where a tap falls on
-the padding, so the scratch stays bounded whatever the batch size.
+the padding, so the scratch stays bounded whatever the batch size.  (The
+forward pass takes its chunk one image at a time: one image's product is
+exactly that image's slice of the output.)
 
 Each work item calls BLAS from its own thread; the caller keeps BLAS at one
 thread meanwhile (:func:`numbacnn.functional._blas.one_blas_thread`), so
@@ -37,8 +39,7 @@ __all__ = [
     "conv2d_patches",
     "conv2d_add_patches",
     "conv2d_forward_gemm",
-    "conv2d_grad_x_gemm",
-    "conv2d_grad_weight_gemm",
+    "conv2d_backward_gemm",
 ]
 
 
@@ -56,13 +57,16 @@ def conv2d_patches(x, n0, m, kh, kw, top, left, sh, sw, dh, dw, Ho, Wo, cols):
 
     ``cols[(c*kh + p)*kw + q, (r*Ho + i)*Wo + j] = x[n0 + r, c, i*sh + p*dh - top,
     j*sw + q*dw - left]``, and 0 where that pixel is padding.  ``cols`` is
-    ``(C*kh*kw, m*Ho*Wo)``, overwritten.
+    ``(C*kh*kw, m*Ho*Wo)``, C-contiguous, overwritten; ``x`` is C-contiguous.
     """
     C, H, W = x.shape[1], x.shape[2], x.shape[3]
     T = Ho * Wo
+    L = cols.shape[1]
     zero = cols.dtype.type(0)
-    # plain indexing rather than a view per row: rows are short (Wo elements), and
-    # making a view for each cost more than copying it
+    # flat offsets, used as unsigned indices: numba then skips its negative-index
+    # wraparound, and LLVM vectorizes the row copies (about 3 times faster packing)
+    src = x.reshape(x.size)
+    dst = cols.reshape(cols.size)
     for c in range(C):
         for p in range(kh):
             for q in range(kw):
@@ -70,19 +74,21 @@ def conv2d_patches(x, n0, m, kh, kw, top, left, sh, sw, dh, dw, Ho, Wo, cols):
                 col0 = q * dw - left
                 j_lo, j_hi = _inside(Wo, W, col0, sw)
                 for r in range(m):
+                    plane = ((n0 + r) * C + c) * H
                     for i in range(Ho):
-                        base = r * T + i * Wo
+                        d0 = k * L + r * T + i * Wo
                         h = i * sh + p * dh - top
                         if h < 0 or h >= H:
                             for j in range(Wo):
-                                cols[k, base + j] = zero
+                                dst[np.uint64(d0 + j)] = zero
                             continue
+                        s0 = (plane + h) * W + col0
                         for j in range(j_lo):
-                            cols[k, base + j] = zero
+                            dst[np.uint64(d0 + j)] = zero
                         for j in range(j_lo, j_hi):
-                            cols[k, base + j] = x[n0 + r, c, h, j * sw + col0]
+                            dst[np.uint64(d0 + j)] = src[np.uint64(s0 + j * sw)]
                         for j in range(j_hi, Wo):
-                            cols[k, base + j] = zero
+                            dst[np.uint64(d0 + j)] = zero
 
 
 @jit
@@ -92,13 +98,18 @@ def conv2d_add_patches(grad_cols, n0, kh, kw, top, left, sh, sw, dh, dw, Ho, Wo,
     ``grad_x[n0 + r, c, i*sh + p*dh - top, j*sw + q*dw - left] +=
     grad_cols[(c*kh + p)*kw + q, (r*Ho + i)*Wo + j]`` for every entry that is
     not padding; images ``n0`` to ``n0 + m - 1`` of ``grad_x`` (``m`` from
-    ``grad_cols``' width) are zeroed first.
+    ``grad_cols``' width) are zeroed first.  Both arrays are C-contiguous.
     """
     C, H, W = grad_x.shape[1], grad_x.shape[2], grad_x.shape[3]
     T = Ho * Wo
-    m = grad_cols.shape[1] // T
-    for r in range(m):
-        grad_x[n0 + r] = 0
+    L = grad_cols.shape[1]
+    m = L // T
+    zero = grad_x.dtype.type(0)
+    # unsigned flat indices, as in conv2d_patches
+    src = grad_cols.reshape(grad_cols.size)
+    dst = grad_x.reshape(grad_x.size)
+    for t in range(n0 * C * H * W, (n0 + m) * C * H * W):
+        dst[np.uint64(t)] = zero
     for c in range(C):
         for p in range(kh):
             for q in range(kw):
@@ -106,13 +117,41 @@ def conv2d_add_patches(grad_cols, n0, kh, kw, top, left, sh, sw, dh, dw, Ho, Wo,
                 col0 = q * dw - left
                 j_lo, j_hi = _inside(Wo, W, col0, sw)
                 for r in range(m):
+                    plane = ((n0 + r) * C + c) * H
                     for i in range(Ho):
                         h = i * sh + p * dh - top
                         if h < 0 or h >= H:
                             continue
-                        base = r * T + i * Wo
+                        s0 = k * L + r * T + i * Wo
+                        d0 = (plane + h) * W + col0
                         for j in range(j_lo, j_hi):
-                            grad_x[n0 + r, c, h, j * sw + col0] += grad_cols[k, base + j]
+                            dst[np.uint64(d0 + j * sw)] += src[np.uint64(s0 + j)]
+
+
+@jit
+def _sum64(v):
+    """The sum of the 1-D array ``v`` in float64, as 256 interleaved partial sums.
+
+    Partial sum ``l`` adds ``v[l], v[l + 256], ...``; the 256 are then added in
+    order.  A single running sum would make each addition wait for the one
+    before it, and this sum runs over every pixel of the batch; independent
+    sums over a view of 256 elements vectorize.  The order depends on the
+    length alone.
+    """
+    B = 256
+    lanes = np.zeros(B, np.float64)
+    nB = v.size - v.size % B
+    for t0 in range(0, nB, B):
+        block = v[t0 : t0 + B]
+        for lane in range(B):
+            lanes[lane] += block[lane]
+    # np.float64, not 0.0: plain Python would add float32 terms to 0.0 as float32
+    total = np.float64(0.0)
+    for lane in range(B):
+        total += lanes[lane]
+    for t in range(nB, v.size):
+        total += v[t]
+    return total
 
 
 @jit
@@ -153,9 +192,9 @@ def conv2d_forward_gemm(x, w, b, top, left, sh, sw, dh, dw, nb, out):
     top, left, sh, sw, dh, dw : int
         Zero rows above and columns left of the image, stride and dilation.
     nb : int
-        Images per work item (the patch matrix of one item is
-        ``C*kh*kw`` by ``nb*Ho*Wo``).
-    out : ndarray, shape (N, F, Ho, Wo); overwritten.
+        Images per work item; the item builds one image's patch matrix
+        (``C*kh*kw`` by ``Ho*Wo``) at a time, in scratch it allocates once.
+    out : ndarray, shape (N, F, Ho, Wo), C-contiguous; overwritten.
     """
     N, F, Ho, Wo = out.shape
     C, kh, kw = w.shape[1], w.shape[2], w.shape[3]
@@ -163,22 +202,31 @@ def conv2d_forward_gemm(x, w, b, top, left, sh, sw, dh, dw, nb, out):
     Wm = w.reshape(F, C * kh * kw)
     for item in prange((N + nb - 1) // nb):
         n0 = item * nb
-        m = min(nb, N - n0)
-        cols = np.empty((C * kh * kw, m * T), out.dtype)
-        conv2d_patches(x, n0, m, kh, kw, top, left, sh, sw, dh, dw, Ho, Wo, cols)
-        Y = np.dot(Wm, cols)
-        for r in range(m):
+        cols = np.empty((C * kh * kw, T), out.dtype)
+        # one image at a time: its product (F, Ho*Wo) is its slice of out, so BLAS
+        # writes there directly and the bias is added while those rows are in cache
+        for n in range(n0, min(n0 + nb, N)):
+            conv2d_patches(x, n, 1, kh, kw, top, left, sh, sw, dh, dw, Ho, Wo, cols)
+            Y = out[n].reshape(F, T)
+            np.dot(Wm, cols, Y)
             for f in range(F):
                 bf = b[f]
-                src = Y[f, r * T : (r + 1) * T]
-                dst = out[n0 + r, f].reshape(T)
                 for t in range(T):
-                    dst[t] = src[t] + bf
+                    Y[f, t] += bf
 
 
 @pjit
-def conv2d_grad_x_gemm(g, z, relu, w, top, left, sh, sw, dh, dw, nb, grad_x):
-    """Input gradient: :math:`\\mathbf W^T G` per work item, added back to the pixels.
+def conv2d_backward_gemm(g, z, relu, x, w, top, left, sh, sw, dh, dw, nb, input_grad,
+                         grad_x, grad_w, grad_b):
+    """All three gradients from one upstream-gradient matrix :math:`G` per work item.
+
+    Each item builds its :math:`G` and its patch matrix :math:`X` once and
+    writes :math:`G X^T` ``(F, C*kh*kw)`` and its pixels' sum of ``g`` (in
+    float64, whatever the dtype: ``N*Ho*Wo`` terms are too many for float32)
+    into its own slot, so threads never write the same memory; the slots are
+    added at the end, in item order.  With ``input_grad``, the item then
+    forms :math:`\\mathbf W^T G` in the patch matrix's scratch and adds it
+    back to the pixels of its images of ``grad_x``.
 
     Parameters
     ----------
@@ -187,47 +235,24 @@ def conv2d_grad_x_gemm(g, z, relu, w, top, left, sh, sw, dh, dw, nb, grad_x):
         A ReLU's input when ``relu`` is true (``g`` is then the gradient with
         respect to its output); any array of ``g``'s type otherwise.
     relu : bool
-    w : ndarray, shape (F, C, kh, kw), C-contiguous
-    top, left, sh, sw, dh, dw, nb : int
-        As in :func:`conv2d_forward_gemm`.
-    grad_x : ndarray, shape (N, C, H, W); overwritten.
-    """
-    N, F, Ho, Wo = g.shape
-    C, kh, kw = w.shape[1], w.shape[2], w.shape[3]
-    T = Ho * Wo
-    Wt = np.ascontiguousarray(w.reshape(F, C * kh * kw).T)
-    for item in prange((N + nb - 1) // nb):
-        n0 = item * nb
-        m = min(nb, N - n0)
-        G = np.empty((F, m * T), g.dtype)
-        _grad_matrix(g, z, relu, n0, m, G)
-        # each item owns images n0 .. n0+m-1 of grad_x: no two threads add to one pixel
-        conv2d_add_patches(np.dot(Wt, G), n0, kh, kw, top, left, sh, sw, dh, dw, Ho, Wo, grad_x)
-
-
-@pjit
-def conv2d_grad_weight_gemm(g, z, relu, x, top, left, sh, sw, dh, dw, nb, grad_w, grad_b):
-    """Weight and bias gradients: the sums over work items of :math:`G X^T` and of ``g``.
-
-    Each item writes its product :math:`G X^T` ``(F, C*kh*kw)`` and its
-    pixels' sum of ``g`` (in float64, whatever the dtype: ``N*Ho*Wo`` terms
-    are too many for float32) into its own slot (threads never write the
-    same memory); the slots are added at the end, in item order.
-
-    Parameters
-    ----------
-    g, z, relu
-        As in :func:`conv2d_grad_x_gemm`.
     x : ndarray, shape (N, C, H, W), C-contiguous (unpadded)
-    top, left, sh, sw, dh, dw, nb : int
+    w : ndarray, shape (F, C, kh, kw), C-contiguous
+    top, left, sh, sw, dh, dw : int
         As in :func:`conv2d_forward_gemm`.
+    nb : int
+        Images per work item: its matrices are ``nb*Ho*Wo`` wide.
+    input_grad : bool
+        Whether to compute ``grad_x``; without it ``grad_x`` is not touched
+        (any 4-D array of ``x``'s type).
+    grad_x : ndarray, shape (N, C, H, W), C-contiguous; overwritten.
     grad_w : ndarray, shape (F, C, kh, kw), C-contiguous; overwritten.
     grad_b : ndarray, shape (F,); overwritten.
     """
     N, F, Ho, Wo = g.shape
-    C, kh, kw = grad_w.shape[1], grad_w.shape[2], grad_w.shape[3]
+    C, kh, kw = w.shape[1], w.shape[2], w.shape[3]
     T = Ho * Wo
     CK = C * kh * kw
+    Wt = np.ascontiguousarray(w.reshape(F, CK).T)
     nitems = (N + nb - 1) // nb
     partial = np.empty((nitems, F, CK), g.dtype)
     partial_b = np.empty((nitems, F), np.float64)
@@ -244,11 +269,11 @@ def conv2d_grad_weight_gemm(g, z, relu, x, top, left, sh, sw, dh, dw, nb, grad_w
         for f in range(F):
             for ck in range(CK):
                 partial[item, f, ck] = product[f, ck]
-            # np.float64, not 0.0: plain Python would add float32 terms to 0.0 as float32
-            total = np.float64(0.0)
-            for t in range(m * T):
-                total += G[f, t]
-            partial_b[item, f] = total
+            partial_b[item, f] = _sum64(G[f])
+        if input_grad:
+            np.dot(Wt, G, cols)  # the patch matrix is no longer needed
+            # each item owns images n0 .. n0+m-1 of grad_x: no two threads add to one pixel
+            conv2d_add_patches(cols, n0, kh, kw, top, left, sh, sw, dh, dw, Ho, Wo, grad_x)
     total_w = grad_w.reshape(F, CK)
     for f in range(F):
         for ck in range(CK):
