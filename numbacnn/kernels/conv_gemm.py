@@ -205,8 +205,9 @@ def conv2d_forward_gemm(x, w, b, top, left, sh, sw, dh, dw, nb, out):
         cols = np.empty((C * kh * kw, T), out.dtype)
         # one image at a time: its product (F, Ho*Wo) is its slice of out, so BLAS
         # writes there directly and the bias is added while those rows are in cache
+        one = np.int64(1)  # not the literal 1: numba would compile a second conv2d_patches
         for n in range(n0, min(n0 + nb, N)):
-            conv2d_patches(x, n, 1, kh, kw, top, left, sh, sw, dh, dw, Ho, Wo, cols)
+            conv2d_patches(x, n, one, kh, kw, top, left, sh, sw, dh, dw, Ho, Wo, cols)
             Y = out[n].reshape(F, T)
             np.dot(Wm, cols, Y)
             for f in range(F):
