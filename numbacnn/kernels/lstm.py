@@ -169,7 +169,7 @@ def lstm_backward_reference(
 
 #: sequences per work item of the fast kernels; a constant (not derived from the
 #: thread count), so the results do not depend on the number of threads
-SEQUENCES_PER_ITEM = 16
+SEQUENCES_PER_ITEM = 8
 
 
 @pjit
