@@ -7,6 +7,7 @@ kernel for the fast one, and the lecture's memory-cell property.
 
 import autograd
 import autograd.numpy as anp
+import numba
 import numpy as np
 import pytest
 from _deprecations import renamed_keywords
@@ -219,25 +220,63 @@ def test_long_range_gradient_through_open_forget_gate(reference):
 # ----------------------------------------------------------------------------
 
 
+def run_kernels(kind, p, up, dtype):
+    """``[h, c, gates, *grads]`` from the ``kind`` ("reference" or "fast") kernels."""
+    N, T, H = p["x"].shape[0], p["x"].shape[1], p["h0"].shape[1]
+    h, c = np.empty((N, T, H), dtype), np.empty((N, T, H), dtype)
+    gates = np.empty((N, T, 4 * H), dtype)
+    getattr(kernels, f"lstm_forward_{kind}")(*(p[k] for k in NAMES), h, c, gates)
+    grads = [np.zeros_like(p[k]) for k in GRAD_ORDER]
+    getattr(kernels, f"lstm_backward_{kind}")(
+        up["grad_h"], p["x"], p["h0"], p["c0"], p["W_ih"], p["W_hh"], h, c, gates,
+        up["grad_c_last"], *grads,
+    )
+    return [h, c, gates, *grads]
+
+
+def assert_fast_equals_reference(p, up, dtype):
+    fast, ref = (run_kernels(kind, p, up, dtype) for kind in ("fast", "reference"))
+    tol = dict(rtol=1e-12, atol=1e-12) if dtype == np.float64 else dict(rtol=1e-5, atol=1e-5)
+    for a, b in zip(fast, ref, strict=True):
+        assert a.dtype == dtype
+        np.testing.assert_allclose(a, b, **tol)
+
+
 @given(sizes, st.sampled_from([np.float32, np.float64]))
 def test_fast_kernels_equal_reference(s, dtype):
     p, up = make_lstm(**s, dtype=dtype)
-    N, T, H = s["N"], s["T"], s["H"]
-    outs = {}
-    for kind in ("reference", "fast"):
-        h, c = np.empty((N, T, H), dtype), np.empty((N, T, H), dtype)
-        gates = np.empty((N, T, 4 * H), dtype)
-        getattr(kernels, f"lstm_forward_{kind}")(*(p[k] for k in NAMES), h, c, gates)
-        grads = [np.zeros_like(p[k]) for k in GRAD_ORDER]
-        getattr(kernels, f"lstm_backward_{kind}")(
-            up["grad_h"], p["x"], p["h0"], p["c0"], p["W_ih"], p["W_hh"], h, c, gates,
-            up["grad_c_last"], *grads,
-        )
-        outs[kind] = [h, c, gates, *grads]
-    tol = dict(rtol=1e-12, atol=1e-12) if dtype == np.float64 else dict(rtol=1e-5, atol=1e-5)
-    for a, b in zip(outs["fast"], outs["reference"], strict=True):
-        assert a.dtype == dtype
-        np.testing.assert_allclose(a, b, **tol)
+    assert_fast_equals_reference(p, up, dtype)
+
+
+ITEM = kernels.SEQUENCES_PER_ITEM
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("N, T", [(2 * ITEM + 3, 4), (ITEM, 3), (ITEM + 1, 1), (1, 7), (1, 1)])
+def test_fast_kernels_equal_reference_over_work_items(N, T, dtype):
+    # the fast kernels split the batch into work items of ITEM sequences; the
+    # last item is shorter when ITEM does not divide N
+    p, up = make_lstm(11, N, T, 3, 5, dtype=dtype)
+    assert_fast_equals_reference(p, up, dtype)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_fast_kernels_do_not_depend_on_the_thread_count(dtype):
+    # work items follow the batch size only, and their weight-gradient shares
+    # are added in item order
+    p, up = make_lstm(12, 3 * ITEM + 2, 5, 3, 6, dtype=dtype)
+
+    def run(threads):
+        numba.set_num_threads(threads)
+        return [*lstm_forward(*(p[k] for k in NAMES)), *backward(p, up)]
+
+    before = numba.get_num_threads()
+    try:
+        one, two = run(1), run(2)
+    finally:
+        numba.set_num_threads(before)
+    for a, b in zip(one, two, strict=True):
+        np.testing.assert_array_equal(a, b)
 
 
 # ----------------------------------------------------------------------------

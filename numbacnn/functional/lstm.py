@@ -9,6 +9,7 @@ import numpy as np
 from .._deprecation import renamed_kwargs
 from .._validation import as_float_array, check_bool, check_shape, common_float_dtype
 from ..kernels import lstm as _lstm
+from ._blas import one_blas_thread
 from ._recurrent import _check_ord, _convert, _matrix_norms, _optional_zeros, _sequence_sizes
 
 __all__ = ["lstm_forward", "lstm_backward", "lstm_gradient_norms"]
@@ -20,20 +21,25 @@ def _lstm_forward(x, h0, c0, W_ih, W_hh, b, kernel=_lstm.lstm_forward_fast):
     """Forward pass on checked C-contiguous arrays of one float dtype, no validation.
 
     ``kernel`` is :func:`~numbacnn.kernels.lstm.lstm_forward_fast` or its
-    reference twin (same signature).
+    reference twin (same signature).  The fast kernel calls BLAS from numba's
+    threads, so BLAS is held at one thread meanwhile.
     """
     N, T, _ = x.shape
     H = h0.shape[1]
     h = np.empty((N, T, H), dtype=x.dtype)
     c = np.empty((N, T, H), dtype=x.dtype)
     gates = np.empty((N, T, 4 * H), dtype=x.dtype)
-    kernel(x, h0, c0, W_ih, W_hh, b, h, c, gates)
+    with one_blas_thread():
+        kernel(x, h0, c0, W_ih, W_hh, b, h, c, gates)
     return h, c, gates
 
 
 def _lstm_backward(grad_h, x, h0, c0, W_ih, W_hh, h, c, gates, grad_c_last,
                    kernel=_lstm.lstm_backward_fast):
-    """BPTT on checked arrays (as in :func:`_lstm_forward`); ``grad_c_last`` is an array."""
+    """BPTT on checked arrays (as in :func:`_lstm_forward`); ``grad_c_last`` is an array.
+
+    BLAS held at one thread, as in :func:`_lstm_forward`.
+    """
     N, T, D = x.shape
     H = h0.shape[1]
     dtype = x.dtype
@@ -45,7 +51,8 @@ def _lstm_backward(grad_h, x, h0, c0, W_ih, W_hh, h, c, gates, grad_c_last,
         np.zeros((4 * H, H), dtype=dtype),
         np.zeros(4 * H, dtype=dtype),
     )
-    kernel(grad_h, x, h0, c0, W_ih, W_hh, h, c, gates, grad_c_last, *grads)
+    with one_blas_thread():
+        kernel(grad_h, x, h0, c0, W_ih, W_hh, h, c, gates, grad_c_last, *grads)
     return grads
 
 

@@ -1,10 +1,12 @@
 """Scalar and loop building blocks shared by the recurrent kernels.
 
 The fast RNN, LSTM and GRU kernels evaluate :math:`\\tanh` and :math:`\\sigma`
-with branch-free formulas so that their loops vectorize, multiply matrices by
-vectors through :func:`add_mat_t_vec`, and sum their weight gradients with
-:func:`weight_gradients_fast`.  Those pieces live here, once, and each model's
-kernel module imports them (no model kernel imports another model's module).
+with branch-free formulas so that their loops vectorize; the RNN and GRU
+kernels multiply matrices by vectors through :func:`add_mat_t_vec` and sum
+their weight gradients with :func:`weight_gradients_fast` (the LSTM kernels
+multiply whole work items of sequences in BLAS instead).  Those pieces live
+here, once, and each model's kernel module imports them (no model kernel
+imports another model's module).
 
 The scalar functions take ``one`` (``1`` in the dtype of the calling kernel's
 arrays) so that float32 stays float32; ``single`` is ``x.itemsize == 4`` of
@@ -149,8 +151,8 @@ def add_mat_t_vec(M, v, out):
     ``M (R, C)``, ``v (R,)``, ``out (C,)``.  The innermost loop runs over a
     contiguous row with no reduction, so LLVM vectorizes it without
     ``fastmath``; four rows per pass cut the loads and stores of ``out``
-    fourfold.  Every fast kernel's matrix-vector product goes through here
-    (with a transposed copy of the weights where ``M @ v`` is wanted).
+    fourfold.  The fast RNN and GRU kernels' matrix-vector products go through
+    here (with a transposed copy of the weights where ``M @ v`` is wanted).
     """
     R, C = M.shape
     R4 = R - R % 4

@@ -32,7 +32,7 @@ See :doc:`/theory/lstm`.
 import numpy as np
 
 from ._jit import jit, pjit, prange
-from ._math import add_mat_t_vec, sigmoid, sigmoid_fast, tanh_fast, weight_gradients_fast
+from ._math import sigmoid, sigmoid_fast, tanh_fast
 
 __all__ = [
     "lstm_forward_reference",
@@ -167,49 +167,87 @@ def lstm_backward_reference(
 # ----------------------------------------------------------------------------
 
 
+#: sequences per work item of the fast kernels; a constant (not derived from the
+#: thread count), so the results do not depend on the number of threads
+SEQUENCES_PER_ITEM = 8
+
+
 @pjit
 def lstm_forward_fast(x, h0, c0, W, U, b, h, c, gates):
-    """Same result as :func:`lstm_forward_reference`, vectorizable loop order.
+    """Same result as :func:`lstm_forward_reference`, one matrix product per step and work item.
 
-    The gate pre-activations go through :func:`numbacnn.kernels._math.add_mat_t_vec`
-    on transposed weight copies, the activations through the branch-free
+    The batch is split into work items of :data:`SEQUENCES_PER_ITEM`
+    sequences (the last one shorter), ``prange`` over the items.  An item
+    keeps the rows :math:`a_n = [h_n^{(t-1)}, x_n^{(t)}, 1]` of its ``m``
+    sequences in ``A (m, H + D + 1)``, and each step computes the pre-activations
+    of all of them with one BLAS product
+
+    .. math::
+
+        Z = A V, \\qquad V = [U\\; W\\; b]^T \\quad (H + D + 1, 4H),
+
+    then the activations (the branch-free
     :func:`numbacnn.kernels._math.sigmoid_fast` and
-    :func:`numbacnn.kernels._math.tanh_fast`; ``prange`` over the sequences of
-    the batch.
+    :func:`numbacnn.kernels._math.tanh_fast`) and the cell update sequence by
+    sequence.  BLAS runs inside numba's threads: call it with BLAS held at one
+    thread (:func:`numbacnn.functional._blas.one_blas_thread`).
     """
     N, T, D = x.shape
     H = h0.shape[1]
+    K = H + D + 1
     one = x.dtype.type(1)
     single = x.itemsize == 4
-    WT = np.ascontiguousarray(W.T)  # (D, 4H)
-    UT = np.ascontiguousarray(U.T)  # (H, 4H)
-    for n in prange(N):
-        z = np.empty_like(b)
-        # one view per gate block: indexing them with k in range(H) (never
-        # z[H + k]) lets numba drop its negative-index check, and then LLVM
-        # vectorizes the loops below
-        z_i, z_f, z_g, z_o = z[:H], z[H:2 * H], z[2 * H:3 * H], z[3 * H:]
+    V = np.empty((K, 4 * H), x.dtype)
+    for r in range(4 * H):
+        for j in range(H):
+            V[j, r] = U[r, j]
+        for d in range(D):
+            V[H + d, r] = W[r, d]
+        V[H + D, r] = b[r]
+    nitems = (N + SEQUENCES_PER_ITEM - 1) // SEQUENCES_PER_ITEM
+    for item in prange(nitems):
+        n0 = item * SEQUENCES_PER_ITEM
+        m = min(SEQUENCES_PER_ITEM, N - n0)
+        A = np.empty((m, K), x.dtype)
+        for s in range(m):
+            for j in range(H):
+                A[s, j] = h0[n0 + s, j]
+            A[s, H + D] = one
         tanh_c = np.empty_like(h0[0])
         for t in range(T):
-            h_prev = h0[n] if t == 0 else h[n, t - 1]
-            c_prev = c0[n] if t == 0 else c[n, t - 1]
-            z[:] = b
-            add_mat_t_vec(WT, x[n, t], z)
-            add_mat_t_vec(UT, h_prev, z)
-            for k in range(H):
-                z_i[k] = sigmoid_fast(z_i[k], one, single)
-                z_f[k] = sigmoid_fast(z_f[k], one, single)
-                z_g[k] = tanh_fast(z_g[k], one, single)
-                z_o[k] = sigmoid_fast(z_o[k], one, single)
-            c_t = c[n, t]
-            for k in range(H):
-                c_t[k] = z_f[k] * c_prev[k] + z_i[k] * z_g[k]
-            for k in range(H):
-                tanh_c[k] = tanh_fast(c_t[k], one, single)
-            h_t = h[n, t]
-            for k in range(H):
-                h_t[k] = z_o[k] * tanh_c[k]
-            gates[n, t, :] = z
+            for s in range(m):
+                for d in range(D):
+                    A[s, H + d] = x[n0 + s, t, d]
+            Z = np.dot(A, V)
+            for s in range(m):
+                n = n0 + s
+                z = Z[s]
+                # one view per gate block: indexing them with k in range(H) (never
+                # z[H + k]) lets numba drop its negative-index check, and then LLVM
+                # vectorizes the loops below
+                z_i, z_f, z_g, z_o = z[:H], z[H:2 * H], z[2 * H:3 * H], z[3 * H:]
+                for k in range(H):
+                    z_i[k] = sigmoid_fast(z_i[k], one, single)
+                    z_f[k] = sigmoid_fast(z_f[k], one, single)
+                    z_g[k] = tanh_fast(z_g[k], one, single)
+                    z_o[k] = sigmoid_fast(z_o[k], one, single)
+                c_prev = c0[n] if t == 0 else c[n, t - 1]
+                c_t = c[n, t]
+                for k in range(H):
+                    c_t[k] = z_f[k] * c_prev[k] + z_i[k] * z_g[k]
+                for k in range(H):
+                    tanh_c[k] = tanh_fast(c_t[k], one, single)
+                h_t = h[n, t]
+                for k in range(H):
+                    h_t[k] = z_o[k] * tanh_c[k]
+                a_s = A[s]  # h^(t) becomes the next step's h^(t-1)
+                for k in range(H):
+                    a_s[k] = h_t[k]
+                # element loops, not gates[n, t, :] = z: an array assignment compiles
+                # numba's shape-mismatch error message (seconds of a first run)
+                gates_t = gates[n, t]
+                for r in range(4 * H):
+                    gates_t[r] = z[r]
 
 
 @pjit
@@ -231,62 +269,116 @@ def lstm_backward_fast(
     grad_U,
     grad_b,
 ):
-    """Same result as :func:`lstm_backward_reference`, in two parallel phases.
+    """Same result as :func:`lstm_backward_reference`, one matrix product per step and work item.
 
-    Phase 1: the recursion, ``prange`` over sequences, storing the gate
-    pre-activation gradients ``grad_z (N, T, 4H)``.  Phase 2
-    (:func:`numbacnn.kernels._math.weight_gradients_fast`): the weight gradients,
-    ``prange`` over weight rows.
+    ``prange`` over work items of :data:`SEQUENCES_PER_ITEM` sequences, as in
+    :func:`lstm_forward_fast`.  Backwards in time, an item computes the gate
+    pre-activation gradients ``grad_z (m, 4H)`` of its ``m`` sequences
+    elementwise, then both gradients that flow out of the step with one BLAS
+    product
+
+    .. math::
+
+        [\\nabla_{h^{(t-1)}}^{\\text{from } t},\\; \\nabla_{x^{(t)}}]
+            = \\nabla_z [U\\; W] \\quad (m, H + D).
+
+    It keeps every step's ``grad_z`` and rows :math:`[h^{(t-1)}, x^{(t)}, 1]`,
+    and at the end sums its share of the weight gradients in one more product,
+    :math:`\\sum_{n,t} \\nabla_{z_n^{(t)}} [h_n^{(t-1)}, x_n^{(t)}, 1] =
+    [\\nabla_U\\; \\nabla_W\\; \\nabla_b]` over its sequences.  The items' shares
+    are added after the parallel loop, in item order.  BLAS held at one thread,
+    as for :func:`lstm_forward_fast`.
     """
     N, T, D = x.shape
     H = h0.shape[1]
+    K = H + D + 1
     one = x.dtype.type(1)
     single = x.itemsize == 4
-    grad_z = np.empty_like(gates)
-    for n in prange(N):
-        dh_next = np.zeros_like(h0[0])
-        dc_next = grad_c_last[n].copy()
+    UW = np.empty((4 * H, H + D), x.dtype)
+    for r in range(4 * H):
+        for j in range(H):
+            UW[r, j] = U[r, j]
+        for d in range(D):
+            UW[r, H + d] = W[r, d]
+    nitems = (N + SEQUENCES_PER_ITEM - 1) // SEQUENCES_PER_ITEM
+    shares = np.empty((nitems, 4 * H, K), x.dtype)  # each item's [grad_U grad_W grad_b]
+    for item in prange(nitems):
+        n0 = item * SEQUENCES_PER_ITEM
+        m = min(SEQUENCES_PER_ITEM, N - n0)
+        grad_z = np.empty((T, m, 4 * H), x.dtype)
+        A = np.empty((T, m, K), x.dtype)  # rows [h^(t-1), x^(t), 1]
+        back = np.zeros((m, H + D), x.dtype)  # grad_z [U W] of step t + 1
+        dc_next = np.empty((m, H), x.dtype)  # f^(t+1) * nabla_{c^(t+1)}
+        for s in range(m):
+            for k in range(H):
+                dc_next[s, k] = grad_c_last[n0 + s, k]
         tanh_cs = np.empty_like(h0[0])
         dh = np.empty_like(h0[0])
         dc = np.empty_like(h0[0])
         for t in range(T - 1, -1, -1):
-            c_prev = c0[n] if t == 0 else c[n, t - 1]
-            c_t = c[n, t]
+            for s in range(m):
+                n = n0 + s
+                c_prev = c0[n] if t == 0 else c[n, t - 1]
+                c_t = c[n, t]
+                for k in range(H):
+                    tanh_cs[k] = tanh_fast(c_t[k], one, single)
+                # per-gate views (see lstm_forward_fast: they let the loop vectorize)
+                g_t = gates[n, t]
+                i_t, f_t, g_tl, o_t = g_t[:H], g_t[H:2 * H], g_t[2 * H:3 * H], g_t[3 * H:]
+                gz = grad_z[t, s]
+                gz_i, gz_f, gz_g, gz_o = gz[:H], gz[H:2 * H], gz[2 * H:3 * H], gz[3 * H:]
+                grad_h_t = grad_h[n, t]
+                dh_next = back[s]
+                dc_s = dc_next[s]
+                # four short loops rather than one long one: each touches few
+                # arrays, so LLVM's runtime overlap checks stay cheap and it vectorizes
+                for k in range(H):
+                    dh[k] = grad_h_t[k] + dh_next[k]  # nabla_h^(t)
+                for k in range(H):
+                    tanh_c = tanh_cs[k]
+                    o_k = o_t[k]
+                    dc[k] = dc_s[k] + dh[k] * o_k * (one - tanh_c * tanh_c)  # nabla_c^(t)
+                    gz_o[k] = dh[k] * tanh_c * o_k * (one - o_k)
+                for k in range(H):
+                    i_k = i_t[k]
+                    g_k = g_tl[k]
+                    gz_i[k] = dc[k] * g_k * i_k * (one - i_k)
+                    gz_g[k] = dc[k] * i_k * (one - g_k * g_k)
+                for k in range(H):
+                    f_k = f_t[k]
+                    gz_f[k] = dc[k] * c_prev[k] * f_k * (one - f_k)
+                    dc_s[k] = dc[k] * f_k
+                h_prev = h0[n] if t == 0 else h[n, t - 1]
+                a = A[t, s]
+                for j in range(H):
+                    a[j] = h_prev[j]
+                for d in range(D):
+                    a[H + d] = x[n, t, d]
+                a[H + D] = one
+            back = np.dot(grad_z[t], UW)
+            for s in range(m):
+                for d in range(D):
+                    grad_x[n0 + s, t, d] = back[s, H + d]
+        for s in range(m):
             for k in range(H):
-                tanh_cs[k] = tanh_fast(c_t[k], one, single)
-            # per-gate views (see lstm_forward_fast: they let the loop vectorize)
-            g_t = gates[n, t]
-            i_t, f_t, g_tl, o_t = g_t[:H], g_t[H:2 * H], g_t[2 * H:3 * H], g_t[3 * H:]
-            gz = grad_z[n, t]
-            gz_i, gz_f, gz_g, gz_o = gz[:H], gz[H:2 * H], gz[2 * H:3 * H], gz[3 * H:]
-            grad_h_t = grad_h[n, t]
-            # four short loops rather than one long one: each touches few
-            # arrays, so LLVM's runtime overlap checks stay cheap and it vectorizes
-            for k in range(H):
-                dh[k] = grad_h_t[k] + dh_next[k]  # nabla_h^(t)
-            for k in range(H):
-                tanh_c = tanh_cs[k]
-                o_k = o_t[k]
-                dc[k] = dc_next[k] + dh[k] * o_k * (one - tanh_c * tanh_c)  # nabla_c^(t)
-                gz_o[k] = dh[k] * tanh_c * o_k * (one - o_k)
-            for k in range(H):
-                i_k = i_t[k]
-                g_k = g_tl[k]
-                gz_i[k] = dc[k] * g_k * i_k * (one - i_k)
-                gz_g[k] = dc[k] * i_k * (one - g_k * g_k)
-            for k in range(H):
-                f_k = f_t[k]
-                gz_f[k] = dc[k] * c_prev[k] * f_k * (one - f_k)
-                dc_next[k] = dc[k] * f_k
-            # U^T grad_z and W^T grad_z
-            dh_next[:] = 0
-            add_mat_t_vec(U, grad_z[n, t], dh_next)
-            grad_x[n, t, :] = 0
-            add_mat_t_vec(W, grad_z[n, t], grad_x[n, t])
-        grad_h0[n, :] = dh_next
-        grad_c0[n, :] = dc_next
-    scratch_b = np.zeros_like(grad_b)  # the LSTM has one bias: the second sum is unused
-    weight_gradients_fast(grad_z, grad_z, x, h0, h, grad_W, grad_U, grad_b, scratch_b)
+                grad_h0[n0 + s, k] = back[s, k]
+                grad_c0[n0 + s, k] = dc_next[s, k]
+        share = np.dot(grad_z.reshape(T * m, 4 * H).T, A.reshape(T * m, K))
+        for r in range(4 * H):
+            for j in range(K):
+                shares[item, r, j] = share[r, j]
+    # threads never write the same memory: the shares are added here, in item order
+    for r in range(4 * H):
+        for j in range(K):
+            total = shares[0, r, j]
+            for item in range(1, nitems):
+                total += shares[item, r, j]
+            if j < H:
+                grad_U[r, j] += total
+            elif j < H + D:
+                grad_W[r, j - H] += total
+            else:
+                grad_b[r] += total
 
 
 @jit
