@@ -151,6 +151,7 @@ PUBLIC_MODULES = [
     ("numbacnn.kernels.rnn", "Kernels: simple RNN"),
     ("numbacnn.kernels.lstm", "Kernels: LSTM"),
     ("numbacnn.kernels.gru", "Kernels: GRU"),
+    ("numbacnn.kernels.optim", "Kernels: optimizer updates"),
     ("numbacnn.kernels._math", "Kernels: math shared by the recurrent kernels"),
 ]
 

@@ -110,6 +110,26 @@ def test_float32_stays_float32(opt, formula, hyper):
     np.testing.assert_allclose(W, _expected(formula, hyper), rtol=2e-5, atol=1e-6)
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("opt, formula, hyper", CASES, ids=IDS)
+def test_any_memory_layout_is_updated_in_place(opt, formula, hyper, dtype):
+    # a transposed view and a strided slice: the update reaches the viewed memory and
+    # equals, bit for bit, the same steps on C-contiguous copies
+    rng = np.random.default_rng(5)
+    bases = [rng.standard_normal((6, 8)).astype(dtype) for _ in range(2)]
+    views = {"T": bases[0].T, "strided": bases[1][::2, 1::3]}
+    copies = {k: np.ascontiguousarray(v) for k, v in views.items()}
+    twin = O.get_optimizer(opt.get_config())
+    opt.reset()
+    for _ in range(3):
+        grads = {k: rng.standard_normal(v.shape).astype(dtype) for k, v in views.items()}
+        opt.step(views, grads)
+        twin.step(copies, {k: np.asfortranarray(g) for k, g in grads.items()})
+    for k, base in zip(views, bases, strict=True):
+        assert views[k].base is base
+        np.testing.assert_array_equal(views[k], copies[k])
+
+
 @pytest.mark.parametrize("opt, formula, hyper", CASES, ids=IDS)
 def test_grads_untouched_and_reset(opt, formula, hyper):
     opt.reset()

@@ -32,6 +32,7 @@ import numpy as np
 
 from numbacnn._registry import resolve
 
+from ..kernels.optim import adam_update
 from .base import Optimizer, _check_delta, _check_momentum, _check_rate
 
 __all__ = [
@@ -345,13 +346,15 @@ class Adam(Optimizer):
         s = self._buffer(st, "s", p)
         t = st["t"]
         dt = p.dtype.type
-        m *= dt(self.rho)
-        m += dt(1 - self.rho) * g
-        s *= dt(self.rho2)
-        s += dt(1 - self.rho2) * (g * g)
-        m_hat = m / dt(1 - self.rho**t)
-        s_hat = s / dt(1 - self.rho2**t)
-        p -= dt(self.eta) * m_hat / (np.sqrt(s_hat) + dt(self.delta))
+        # the kernel walks flat C-contiguous arrays (the buffers always are); a
+        # parameter of another layout is updated through a contiguous copy
+        flat = p if p.flags.c_contiguous else np.ascontiguousarray(p)
+        adam_update(flat.reshape(-1), np.ascontiguousarray(g).reshape(-1), m.reshape(-1),
+                    s.reshape(-1), dt(self.rho), dt(self.rho2), dt(self.eta), dt(self.delta),
+                    dt(1 - self.rho), dt(1 - self.rho2), dt(1 - self.rho**t),
+                    dt(1 - self.rho2**t))
+        if flat is not p:
+            p[...] = flat
 
     def get_config(self):
         return {**super().get_config(), "rho": self.rho, "rho2": self.rho2,

@@ -131,7 +131,8 @@ class Optimizer:
     def _buffer(st, name, p):
         buf = st.get(name)
         if buf is None:
-            buf = st[name] = np.zeros_like(p)
+            # C order whatever p's layout: kernels walk the buffers as flat arrays
+            buf = st[name] = np.zeros(p.shape, p.dtype)
         return buf
 
     def reset(self):
