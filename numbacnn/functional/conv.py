@@ -43,23 +43,29 @@ from ._geometry import conv_geometry
 
 __all__ = ["conv2d", "conv2d_backward"]
 
-#: Scratch elements per work item of the matrix-product kernels: the item's patch
-#: matrix and its ``F`` product rows, ``(C kh kw + F)`` times its pixels, about
-#: 1 MiB in float32, so that what one thread writes is still in its L2 cache when
-#: BLAS reads it.
-GEMM_BUDGET = 1 << 18
+#: Output pixels per work item of the matrix-product kernels (rounded up to whole
+#: images): the inner dimension of the weight gradient's product.  Fewer starve
+#: BLAS; many more push the item's matrices out of the core's L2 cache between the
+#: passes that read them.
+GEMM_PIXELS = 2048
+
+#: At most this many scratch elements per work item: the item's patch matrix and its
+#: ``F`` product rows, ``(C kh kw + F)`` times its pixels (4 MiB in float32), so that
+#: layers with many channels take fewer images per item.
+GEMM_BUDGET = 1 << 20
 
 
 def _gemm_images(x_shape, w_shape, geom, budget):
-    """Images per work item of the matrix-product kernels: at most ``budget`` scratch
-    elements (but at least one image), and, where fewer images allow it, an even number
-    of items, so that neither of two threads idles while the other finishes the last.
-    The items, and so the order of the weight gradient's sums, do not depend on the
-    thread count: results are the same on any machine."""
+    """Images per work item of the matrix-product kernels: enough for
+    :data:`GEMM_PIXELS` output pixels, but at most ``budget`` scratch elements (and at
+    least one image), and, where fewer images allow it, an even number of items, so
+    that neither of two threads idles while the other finishes the last.  The items,
+    and so the order of the weight gradient's sums, do not depend on the thread count:
+    results are the same on any machine."""
     F, C, kh, kw = w_shape
     Ho, Wo = geom.out_size
     N = x_shape[0]
-    nb = max(1, min(N, budget // ((C * kh * kw + F) * Ho * Wo)))
+    nb = max(1, min(N, -(-GEMM_PIXELS // (Ho * Wo)), budget // ((C * kh * kw + F) * Ho * Wo)))
     while nb > 1 and -(-N // nb) % 2:
         nb -= 1
     return nb
