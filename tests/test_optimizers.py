@@ -322,6 +322,11 @@ def test_step_errors():
         opt.step({"W": [0.0, 1.0]}, {"W": np.zeros(2)})
     with pytest.raises(TypeError, match="dtype int64"):
         opt.step({"W": np.zeros(2, dtype=np.int64)}, {"W": np.zeros(2)})
+    frozen = np.zeros(2)
+    frozen.flags.writeable = False
+    for optimizer in (opt, O.Adam()):  # numpy's in-place update and Adam's loop kernel
+        with pytest.raises(ValueError, match=r"params\['W'\] is read-only"):
+            optimizer.step({"W": frozen}, {"W": np.ones(2)})
     adam = O.Adam()
     adam.step({"W": np.zeros(2)}, {"W": np.ones(2)})
     with pytest.raises(ValueError, match="keys must be unique across the model"):

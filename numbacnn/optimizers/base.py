@@ -83,8 +83,8 @@ class Optimizer:
         Raises
         ------
         ValueError
-            If the keys differ, a shape differs from its parameter, or a key's
-            shape changed since an earlier step.
+            If the keys differ, a shape differs from its parameter, a parameter
+            is read-only, or a key's shape changed since an earlier step.
         TypeError
             If a parameter is not a floating NumPy array.
         """
@@ -99,6 +99,9 @@ class Optimizer:
                     f"(updated in place); got {type(p).__name__}"
                     + (f" of dtype {p.dtype}" if isinstance(p, np.ndarray) else "")
                 )
+            if not p.flags.writeable:
+                raise ValueError(f"params[{key!r}] is read-only; the optimizer updates the "
+                                 "parameters in place")
             g = as_rectangular_array(grads[key], f"grads[{key!r}]")
             if g.shape != p.shape:
                 raise ValueError(
