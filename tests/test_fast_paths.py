@@ -9,6 +9,7 @@ everything a skipped input gradient must leave alone.
 import numba
 import numpy as np
 import pytest
+from _numerics import assert_same_on_one_and_two_threads
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
@@ -143,18 +144,9 @@ def test_results_do_not_depend_on_the_thread_count():
     g, x, w, geom = _problem(9, np.float32, 12, 6, 7, 9, 9, (3, 3), (1, 1), (1, 1), (1, 1))
     b = np.linspace(-1, 1, w.shape[0]).astype(np.float32)
 
-    def run(threads):  # budget 3000: one image per work item, 12 items
-        numba.set_num_threads(threads)
-        return (_conv2d_forward(x, w, b, geom, budget=3000),
-                *_conv2d_backward(g, x, w, geom, budget=3000))
-
-    before = numba.get_num_threads()
-    try:
-        one, two = run(1), run(2)
-    finally:
-        numba.set_num_threads(before)
-    for a, c in zip(one, two, strict=True):
-        np.testing.assert_array_equal(a, c)
+    assert_same_on_one_and_two_threads(  # budget 3000: one image per work item, 12 items
+        lambda: (_conv2d_forward(x, w, b, geom, budget=3000),
+                 *_conv2d_backward(g, x, w, geom, budget=3000)))
 
 
 @pytest.mark.parametrize("value", [np.inf, -np.inf, np.nan])

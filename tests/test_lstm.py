@@ -7,11 +7,10 @@ kernel for the fast one, and the lecture's memory-cell property.
 
 import autograd
 import autograd.numpy as anp
-import numba
 import numpy as np
 import pytest
 from _deprecations import renamed_keywords
-from _numerics import assert_rel_close, central_difference
+from _numerics import assert_rel_close, assert_same_on_one_and_two_threads, central_difference
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -266,17 +265,8 @@ def test_fast_kernels_do_not_depend_on_the_thread_count(dtype):
     # are added in item order
     p, up = make_lstm(12, 3 * ITEM + 2, 5, 3, 6, dtype=dtype)
 
-    def run(threads):
-        numba.set_num_threads(threads)
-        return [*lstm_forward(*(p[k] for k in NAMES)), *backward(p, up)]
-
-    before = numba.get_num_threads()
-    try:
-        one, two = run(1), run(2)
-    finally:
-        numba.set_num_threads(before)
-    for a, b in zip(one, two, strict=True):
-        np.testing.assert_array_equal(a, b)
+    assert_same_on_one_and_two_threads(
+        lambda: [*lstm_forward(*(p[k] for k in NAMES)), *backward(p, up)])
 
 
 # ----------------------------------------------------------------------------
