@@ -169,11 +169,19 @@ def _tiny_model(draw, kind):
     dtype = draw(float_dtypes())
     N = draw(st.integers(1, 5))
     if kind == "image":
-        k = draw(st.one_of(st.integers(1, 3), hostile_size()))
-        s = draw(st.one_of(st.integers(1, 2), hostile_size()))
-        pad = draw(st.one_of(st.integers(0, 1), st.just("same"), hostile_size()))
+        # half the image examples draw only valid sizes: with four sizes each hostile
+        # half the time, a whole stack (and so each pooling kind) reached fit in about
+        # one example in a hundred, and a run could miss a layer kind altogether
+        valid_only = draw(st.booleans())
+
+        def size(valid):
+            return valid if valid_only else st.one_of(valid, hostile_size())
+
+        k = draw(size(st.integers(1, 3)))
+        s = draw(size(st.integers(1, 2)))
+        pad = draw(size(st.one_of(st.integers(0, 1), st.just("same"))))
         pool = draw(st.sampled_from([layers.MaxPool2D, layers.AvgPool2D]))
-        pk = draw(st.one_of(st.integers(1, 2), hostile_size()))
+        pk = draw(size(st.integers(1, 2)))
         stack = [lambda: layers.Conv2D(2, k, stride=s, padding=pad if pad != "same" or s == 1
                                        else 0, activation="relu"),
                  lambda: pool(pk), layers.Flatten, lambda: layers.Dense(3, activation="softmax")]
