@@ -233,7 +233,9 @@ def _train(args):
     note = " (interrupted)" if history.interrupted else ""
     if history.nonfinite:
         note = f" (stopped: {history.stopped_reason})"
-    print(f"trained {len(history.epoch)} epochs in {seconds:.1f} s{note}; before that "
+    epochs = len(history.epoch)
+    trained = f"{epochs} epoch{'' if epochs == 1 else 's'}"
+    print(f"trained {trained} in {seconds:.1f} s{note}; before that "
           f"{history.compile_time:.1f} s compiling the kernels or loading them from the cache",
           file=out)
     print(f"test accuracy: {accuracy:.4f} ({int(np.sum(pred == y_test))}/{len(y_test)})", file=out)

@@ -112,16 +112,21 @@ def test_fast_kernels_equal_reference_kernels(kind, problem, dtype):
     ref = np.empty_like(out)
     fast = np.full_like(out, np.nan)
     assert fwd_ref(x, kh, kw, sh, sw, ph, pw, ref) is None  # kernels write, return nothing
-    assert fwd_fast(x, kh, kw, sh, sw, ph, pw, fast) is None
+    # in two calls on disjoint ranges of planes, as two threads run them
+    P = shape[0] * shape[1]
+    for p0, p1 in [(0, P // 2), (P // 2, P)]:
+        assert fwd_fast(x, kh, kw, sh, sw, ph, pw, p0, p1, fast) is None
     np.testing.assert_array_equal(fast, ref)
     dx_fast = np.full_like(x, np.nan)
     dx_ref = np.full_like(x, np.nan)
     if kind == "max":
         kp.max_pool2d_backward_reference(g, x, kh, kw, sh, sw, ph, pw, dx_ref)
-        kp.max_pool2d_backward_fast(g, x, kh, kw, sh, sw, ph, pw, dx_fast)
+        for p0, p1 in [(0, P // 2), (P // 2, P)]:
+            kp.max_pool2d_backward_fast(g, x, kh, kw, sh, sw, ph, pw, p0, p1, dx_fast)
     else:
         kp.avg_pool2d_backward_reference(g, kh, kw, sh, sw, ph, pw, dx_ref)
-        kp.avg_pool2d_backward_fast(g, kh, kw, sh, sw, ph, pw, dx_fast)
+        for p0, p1 in [(0, P // 2), (P // 2, P)]:
+            kp.avg_pool2d_backward_fast(g, kh, kw, sh, sw, ph, pw, p0, p1, dx_fast)
     np.testing.assert_array_equal(dx_fast, dx_ref)
 
 
@@ -138,13 +143,15 @@ def test_2x2_kernels_equal_reference_kernels(seed, H, W, dtype, nans):
     ref = np.empty((2, 3, Ho, Wo), dtype)
     fast = np.full((2, 3, Ho, Wo), np.nan, dtype)
     kp.max_pool2d_reference(x, 2, 2, 2, 2, 0, 0, ref)
-    kp.max_pool2d_2x2_fast(x, fast)
+    for p0, p1 in [(0, 2), (2, 6)]:  # disjoint ranges of the 6 planes
+        kp.max_pool2d_2x2_fast(x, p0, p1, fast)
     np.testing.assert_array_equal(fast, ref)
     np.testing.assert_array_equal(max_pool2d(x, 2), ref)
     dx_ref = np.empty_like(x)
     dx_fast = np.full_like(x, np.nan)
     kp.max_pool2d_backward_reference(g, x, 2, 2, 2, 2, 0, 0, dx_ref)
-    kp.max_pool2d_2x2_backward_fast(g, x, dx_fast)
+    for p0, p1 in [(0, 2), (2, 6)]:
+        kp.max_pool2d_2x2_backward_fast(g, x, p0, p1, dx_fast)
     np.testing.assert_array_equal(dx_fast, dx_ref)
     np.testing.assert_array_equal(max_pool2d_backward(g, x, (2, 2), 2, 0), dx_ref)
 

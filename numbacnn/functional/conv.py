@@ -40,6 +40,7 @@ from ..kernels import conv_gemm as _g
 from ..kernels import conv_grad_weight as _kw
 from ._blas import one_blas_thread
 from ._geometry import conv_geometry
+from ._threads import run_ranges
 
 __all__ = ["conv2d", "conv2d_backward"]
 
@@ -123,9 +124,9 @@ def _conv2d_forward(x, w, b, geom, budget=GEMM_BUDGET):
     out = allocate((x.shape[0], w.shape[0], Ho, Wo), x.dtype, "the output of conv2d")
     top, _, left, _ = geom.pads
     if _use_gemm(x.shape, w.shape, geom, budget):
-        nb = _gemm_images(x.shape, w.shape, geom, budget)
         with one_blas_thread():
-            _g.conv2d_forward_gemm(x, w, b, top, left, sh, sw, dh, dw, nb, out)
+            run_ranges(x.shape[0], lambda n0, n1: _g.conv2d_forward_gemm(
+                x, w, b, top, left, sh, sw, dh, dw, n0, n1, out))
     else:
         _direct.conv2d_forward_direct(x, w, b, top, left, sh, sw, dh, dw, out)
     return out
@@ -150,13 +151,22 @@ def _conv2d_backward(g, x, w, geom, budget=GEMM_BUDGET, input_grad=True, relu_z=
     grad_b = np.empty(w.shape[0], dtype=x.dtype)
     if _use_gemm(x.shape, w.shape, geom, budget):
         nb = _gemm_images(x.shape, w.shape, geom, budget)
+        items = -(-x.shape[0] // nb)
+        F = w.shape[0]
         relu = relu_z is not None
         z = relu_z if relu else g  # not read without the ReLU: any array of g's type
         # without input_grad, an empty array stands for grad_x: the kernel does not touch it
         gx = grad_x if input_grad else np.empty((0, 0, 0, 0), x.dtype)
+        partial_w = np.empty((items, F, w[0].size), x.dtype)
+        partial_b = np.empty((items, F), np.float64)
         with one_blas_thread():
-            _g.conv2d_backward_gemm(g, z, relu, x, w, top, left, sh, sw, dh, dw, nb, input_grad,
-                                    gx, grad_w, grad_b)
+            run_ranges(items, lambda i0, i1: _g.conv2d_backward_gemm(
+                g, z, relu, x, w, top, left, sh, sw, dh, dw, nb, i0, i1, input_grad, gx,
+                partial_w, partial_b))
+        # the items' parts added in item order (a reduction over the first axis adds
+        # whole rows, one after the other), whichever thread computed them
+        np.sum(partial_w, axis=0, out=grad_w.reshape(F, -1))
+        grad_b[...] = np.sum(partial_b, axis=0)
     else:
         if relu_z is not None:
             g = g * (relu_z > 0)

@@ -31,7 +31,7 @@ Conventions (those of
 
 With ``reference=True`` the public functions run the ``*_reference`` loops
 of :mod:`numbacnn.kernels.pool` (the ones the documentation shows) instead of
-the parallel kernels; the results are identical.
+the ``*_fast`` kernels (on several threads); the results are identical.
 
 See :doc:`/theory/cnn-layers` for the equations and their derivatives.
 """
@@ -47,6 +47,7 @@ from .._validation import (
 )
 from ..kernels import pool as _k
 from ._geometry import pool_geometry
+from ._threads import run_ranges
 
 __all__ = ["max_pool2d", "max_pool2d_backward", "avg_pool2d", "avg_pool2d_backward"]
 
@@ -81,13 +82,18 @@ def _is_2x2(geom):
     return geom.kernel == (2, 2) and geom.stride == (2, 2) and geom.padding == (0, 0)
 
 
+def _planes(x_shape):
+    return x_shape[0] * x_shape[1]
+
+
 def _max_pool2d_forward(x, geom):
     """Max pooling of a checked C-contiguous float batch ``x``, no validation."""
     out = allocate(x.shape[:2] + geom.out_size, x.dtype, "the output of max_pool2d")
     if _is_2x2(geom):
-        _k.max_pool2d_2x2_fast(x, out)
+        run_ranges(_planes(x.shape), lambda p0, p1: _k.max_pool2d_2x2_fast(x, p0, p1, out))
     else:
-        _k.max_pool2d_fast(x, *geom.kernel, *geom.stride, *geom.padding, out)
+        run_ranges(_planes(x.shape), lambda p0, p1: _k.max_pool2d_fast(
+            x, *geom.kernel, *geom.stride, *geom.padding, p0, p1, out))
     return out
 
 
@@ -95,24 +101,27 @@ def _max_pool2d_backward(grad_out, x, geom):
     """Gradient of :func:`_max_pool2d_forward` on checked arrays of one dtype."""
     grad_x = np.empty(x.shape, dtype=x.dtype)
     if _is_2x2(geom):
-        _k.max_pool2d_2x2_backward_fast(grad_out, x, grad_x)
+        run_ranges(_planes(x.shape), lambda p0, p1: _k.max_pool2d_2x2_backward_fast(
+            grad_out, x, p0, p1, grad_x))
     else:
-        _k.max_pool2d_backward_fast(grad_out, x, *geom.kernel, *geom.stride, *geom.padding,
-                                    grad_x)
+        run_ranges(_planes(x.shape), lambda p0, p1: _k.max_pool2d_backward_fast(
+            grad_out, x, *geom.kernel, *geom.stride, *geom.padding, p0, p1, grad_x))
     return grad_x
 
 
 def _avg_pool2d_forward(x, geom):
     """Average pooling of a checked C-contiguous float batch ``x``, no validation."""
     out = allocate(x.shape[:2] + geom.out_size, x.dtype, "the output of avg_pool2d")
-    _k.avg_pool2d_fast(x, *geom.kernel, *geom.stride, *geom.padding, out)
+    run_ranges(_planes(x.shape), lambda p0, p1: _k.avg_pool2d_fast(
+        x, *geom.kernel, *geom.stride, *geom.padding, p0, p1, out))
     return out
 
 
 def _avg_pool2d_backward(grad_out, x, geom):
     """Gradient of :func:`_avg_pool2d_forward` (``x`` gives only shape and dtype)."""
     grad_x = np.empty(x.shape, dtype=x.dtype)
-    _k.avg_pool2d_backward_fast(grad_out, *geom.kernel, *geom.stride, *geom.padding, grad_x)
+    run_ranges(_planes(x.shape), lambda p0, p1: _k.avg_pool2d_backward_fast(
+        grad_out, *geom.kernel, *geom.stride, *geom.padding, p0, p1, grad_x))
     return grad_x
 
 

@@ -19,21 +19,24 @@ the sums of :func:`numbacnn.kernels.conv.conv2d_forward_reference` and
 those), grouped into matrix products that BLAS runs at close to the machine's
 peak; :doc:`/theory/im2col` derives them.  Unlike
 :mod:`numbacnn.kernels.im2col` (the whole batch at once, on a padded copy),
-each parallel work item builds the patch matrix of its own chunk of images in
+each work item builds the patch matrix of its own chunk of images in
 scratch, reading the unpadded input and writing zeros where a tap falls on
 the padding, so the scratch stays bounded whatever the batch size.  (The
 forward pass takes its chunk one image at a time: one image's product is
 exactly that image's slice of the output.)
 
-Each work item calls BLAS from its own thread; the caller keeps BLAS at one
-thread meanwhile (:func:`numbacnn.functional._blas.one_blas_thread`), so
-numba's threads are the only ones.  Like every kernel these validate
-nothing and write into arrays the caller allocates.
+The two pass kernels are serial loops over a range of images or work items
+that release the GIL; :func:`numbacnn.functional._threads.run_ranges` runs
+disjoint ranges on several threads.  Each thread calls BLAS for its own
+items, and the caller keeps BLAS at one thread meanwhile
+(:func:`numbacnn.functional._blas.one_blas_thread`), so those threads are the
+only ones.  Like every kernel these validate nothing and write into arrays
+the caller allocates.
 """
 
 import numpy as np
 
-from ._jit import jit, pjit, prange
+from ._jit import jit
 
 __all__ = [
     "conv2d_patches",
@@ -180,9 +183,9 @@ def _grad_matrix(g, z, relu, n0, m, G):
                     dst[t] = src[t]
 
 
-@pjit
-def conv2d_forward_gemm(x, w, b, top, left, sh, sw, dh, dw, nb, out):
-    """Forward pass, ``out[n, f] = b[f] + (W X)[f, pixels of n]``, ``nb`` images per work item.
+@jit
+def conv2d_forward_gemm(x, w, b, top, left, sh, sw, dh, dw, n0, n1, out):
+    """Forward pass of images ``n0`` to ``n1-1``: ``out[n, f] = b[f] + (W X_n)[f, pixels]``.
 
     Parameters
     ----------
@@ -191,43 +194,46 @@ def conv2d_forward_gemm(x, w, b, top, left, sh, sw, dh, dw, nb, out):
     b : ndarray, shape (F,)
     top, left, sh, sw, dh, dw : int
         Zero rows above and columns left of the image, stride and dilation.
-    nb : int
-        Images per work item; the item builds one image's patch matrix
-        (``C*kh*kw`` by ``Ho*Wo``) at a time, in scratch it allocates once.
-    out : ndarray, shape (N, F, Ho, Wo), C-contiguous; overwritten.
+    n0, n1 : int
+        The images to compute; other images of ``out`` are not touched, so
+        threads may run disjoint ranges at once.  The patch matrix of one
+        image (``C*kh*kw`` by ``Ho*Wo``) is built at a time, in scratch
+        allocated once per call.
+    out : ndarray, shape (N, F, Ho, Wo), C-contiguous; images ``n0 .. n1-1``
+        overwritten.
     """
-    N, F, Ho, Wo = out.shape
+    F, Ho, Wo = out.shape[1], out.shape[2], out.shape[3]
     C, kh, kw = w.shape[1], w.shape[2], w.shape[3]
     T = Ho * Wo
     Wm = w.reshape(F, C * kh * kw)
-    for item in prange((N + nb - 1) // nb):
-        n0 = item * nb
-        cols = np.empty((C * kh * kw, T), out.dtype)
+    cols = np.empty((C * kh * kw, T), out.dtype)
+    one = np.int64(1)  # not the literal 1: numba would compile a second conv2d_patches
+    for n in range(n0, n1):
         # one image at a time: its product (F, Ho*Wo) is its slice of out, so BLAS
         # writes there directly and the bias is added while those rows are in cache
-        one = np.int64(1)  # not the literal 1: numba would compile a second conv2d_patches
-        for n in range(n0, min(n0 + nb, N)):
-            conv2d_patches(x, n, one, kh, kw, top, left, sh, sw, dh, dw, Ho, Wo, cols)
-            Y = out[n].reshape(F, T)
-            np.dot(Wm, cols, Y)
-            for f in range(F):
-                bf = b[f]
-                for t in range(T):
-                    Y[f, t] += bf
+        conv2d_patches(x, n, one, kh, kw, top, left, sh, sw, dh, dw, Ho, Wo, cols)
+        Y = out[n].reshape(F, T)
+        np.dot(Wm, cols, Y)
+        for f in range(F):
+            bf = b[f]
+            for t in range(T):
+                Y[f, t] += bf
 
 
-@pjit
-def conv2d_backward_gemm(g, z, relu, x, w, top, left, sh, sw, dh, dw, nb, input_grad,
-                         grad_x, grad_w, grad_b):
-    """All three gradients from one upstream-gradient matrix :math:`G` per work item.
+@jit
+def conv2d_backward_gemm(g, z, relu, x, w, top, left, sh, sw, dh, dw, nb, item0, item1,
+                         input_grad, grad_x, partial_w, partial_b):
+    """The three gradients' parts of work items ``item0`` to ``item1-1``, ``nb`` images each.
 
-    Each item builds its :math:`G` and its patch matrix :math:`X` once and
-    writes :math:`G X^T` ``(F, C*kh*kw)`` and its pixels' sum of ``g`` (in
-    float64, whatever the dtype: ``N*Ho*Wo`` terms are too many for float32)
-    into its own slot, so threads never write the same memory; the slots are
-    added at the end, in item order.  With ``input_grad``, the item then
-    forms :math:`\\mathbf W^T G` in the patch matrix's scratch and adds it
-    back to the pixels of its images of ``grad_x``.
+    Item ``k`` holds images ``k*nb`` to ``min((k+1)*nb, N)-1``.  It builds its
+    upstream-gradient matrix :math:`G` and its patch matrix :math:`X` once and
+    writes :math:`G X^T` ``(F, C*kh*kw)`` to ``partial_w[k]`` and its pixels'
+    sum of ``g`` (in float64, whatever the dtype: ``N*Ho*Wo`` terms are too
+    many for float32) to ``partial_b[k]``; the caller adds the items in order,
+    so the sums do not depend on which thread ran which item.  With
+    ``input_grad``, the item then forms :math:`\\mathbf W^T G` in the patch
+    matrix's scratch and adds it back to the pixels of its images of
+    ``grad_x``.
 
     Parameters
     ----------
@@ -242,22 +248,22 @@ def conv2d_backward_gemm(g, z, relu, x, w, top, left, sh, sw, dh, dw, nb, input_
         As in :func:`conv2d_forward_gemm`.
     nb : int
         Images per work item: its matrices are ``nb*Ho*Wo`` wide.
+    item0, item1 : int
+        The work items to compute; threads may run disjoint ranges at once.
     input_grad : bool
         Whether to compute ``grad_x``; without it ``grad_x`` is not touched
         (any 4-D array of ``x``'s type).
-    grad_x : ndarray, shape (N, C, H, W), C-contiguous; overwritten.
-    grad_w : ndarray, shape (F, C, kh, kw), C-contiguous; overwritten.
-    grad_b : ndarray, shape (F,); overwritten.
+    grad_x : ndarray, shape (N, C, H, W), C-contiguous; the items' images overwritten.
+    partial_w : ndarray, shape (items, F, C*kh*kw), C-contiguous; rows ``item0 ..
+        item1-1`` overwritten.
+    partial_b : ndarray, shape (items, F), float64; rows ``item0 .. item1-1`` overwritten.
     """
     N, F, Ho, Wo = g.shape
     C, kh, kw = w.shape[1], w.shape[2], w.shape[3]
     T = Ho * Wo
     CK = C * kh * kw
     Wt = np.ascontiguousarray(w.reshape(F, CK).T)
-    nitems = (N + nb - 1) // nb
-    partial = np.empty((nitems, F, CK), g.dtype)
-    partial_b = np.empty((nitems, F), np.float64)
-    for item in prange(nitems):
+    for item in range(item0, item1):
         n0 = item * nb
         m = min(nb, N - n0)
         cols = np.empty((CK, m * T), g.dtype)
@@ -269,20 +275,9 @@ def conv2d_backward_gemm(g, z, relu, x, w, top, left, sh, sw, dh, dw, nb, input_
         product = np.dot(G, cols.T)
         for f in range(F):
             for ck in range(CK):
-                partial[item, f, ck] = product[f, ck]
+                partial_w[item, f, ck] = product[f, ck]
             partial_b[item, f] = _sum64(G[f])
         if input_grad:
             np.dot(Wt, G, cols)  # the patch matrix is no longer needed
-            # each item owns images n0 .. n0+m-1 of grad_x: no two threads add to one pixel
+            # the item owns images n0 .. n0+m-1 of grad_x: no other item adds to them
             conv2d_add_patches(cols, n0, kh, kw, top, left, sh, sw, dh, dw, Ho, Wo, grad_x)
-    total_w = grad_w.reshape(F, CK)
-    for f in range(F):
-        for ck in range(CK):
-            acc = partial[0, f, ck]
-            for item in range(1, nitems):
-                acc += partial[item, f, ck]
-            total_w[f, ck] = acc
-        acc_b = partial_b[0, f]
-        for item in range(1, nitems):
-            acc_b += partial_b[item, f]
-        grad_b[f] = acc_b

@@ -16,15 +16,17 @@ window, ``grad_x[.., i * sh - ph + a, j * sw - pw + b] += grad_out[.., i, j] ...
 where windows overlap (stride < kernel) the contributions add up.
 
 The ``*_reference`` loops are the plain transcription; the ``*_fast`` ones run
-the same arithmetic in parallel over the ``N * C`` independent planes (each
-thread owns whole planes of the output and of the input gradient, so nothing
-races).  Every kernel writes into the output array the caller allocates and
-returns nothing.
+the same arithmetic on planes ``p0`` to ``p1 - 1`` of the ``N * C``
+independent planes (plane ``p`` is ``[p // C, p % C]``).  A call writes only
+its own planes of the output or input gradient, so
+:func:`numbacnn.functional._threads.run_ranges` runs disjoint ranges on
+several threads at once.  Every kernel writes into the output array the caller
+allocates and returns nothing.
 """
 
 import numpy as np
 
-from ._jit import jit, pjit, prange
+from ._jit import jit
 
 __all__ = [
     "max_pool2d_reference",
@@ -136,19 +138,19 @@ def avg_pool2d_backward_reference(grad_out, kh, kw, sh, sw, ph, pw, grad_x):
                                 grad_x[n, c, r, q] += g
 
 
-# ---------------------------------------------------------------- fast parallel loops
+# ---------------------------------------------------------------- fast loops, planes p0 .. p1-1
 #
-# Same arithmetic, reorganised: one prange iteration per (n, c) plane, the
+# Same arithmetic, reorganised: one iteration per (n, c) plane, the
 # window clipped to the input once per output instead of testing every tap,
 # and 2-D plane views so the inner loops index with two integers only.
 
 
-@pjit
-def max_pool2d_fast(x, kh, kw, sh, sw, ph, pw, out):
-    """Parallel :func:`max_pool2d_reference`; identical results."""
+@jit
+def max_pool2d_fast(x, kh, kw, sh, sw, ph, pw, p0, p1, out):
+    """Planes ``p0 .. p1-1`` of :func:`max_pool2d_reference`; identical results."""
     N, C, H, W = x.shape
     Ho, Wo = out.shape[2], out.shape[3]
-    for p in prange(N * C):
+    for p in range(p0, p1):
         xp = x[p // C, p % C]
         op = out[p // C, p % C]
         for i in range(Ho):
@@ -169,17 +171,17 @@ def max_pool2d_fast(x, kh, kw, sh, sw, ph, pw, out):
                 op[i, j] = best
 
 
-@pjit
-def max_pool2d_backward_fast(grad_out, x, kh, kw, sh, sw, ph, pw, grad_x):
-    """Parallel :func:`max_pool2d_backward_reference`; identical results.
+@jit
+def max_pool2d_backward_fast(grad_out, x, kh, kw, sh, sw, ph, pw, p0, p1, grad_x):
+    """Planes ``p0 .. p1-1`` of :func:`max_pool2d_backward_reference`; identical results.
 
-    Each thread zeroes and fills whole planes of ``grad_x`` (so the memory is
+    Each call zeroes and fills whole planes of ``grad_x`` (so the memory is
     first touched by the thread that uses it), recomputing each window's
     argmax from ``x`` instead of storing indices in the forward pass.
     """
     N, C, H, W = x.shape
     Ho, Wo = grad_out.shape[2], grad_out.shape[3]
-    for p in prange(N * C):
+    for p in range(p0, p1):
         xp = x[p // C, p % C]
         gp = grad_out[p // C, p % C]
         dxp = grad_x[p // C, p % C]
@@ -206,14 +208,14 @@ def max_pool2d_backward_fast(grad_out, x, kh, kw, sh, sw, ph, pw, grad_x):
                 dxp[rbest, qbest] += gp[i, j]
 
 
-@pjit
-def avg_pool2d_fast(x, kh, kw, sh, sw, ph, pw, out):
-    """Parallel :func:`avg_pool2d_reference`; identical results."""
+@jit
+def avg_pool2d_fast(x, kh, kw, sh, sw, ph, pw, p0, p1, out):
+    """Planes ``p0 .. p1-1`` of :func:`avg_pool2d_reference`; identical results."""
     N, C, H, W = x.shape
     Ho, Wo = out.shape[2], out.shape[3]
     count = out.dtype.type(kh * kw)
     zero = out.dtype.type(0)
-    for p in prange(N * C):
+    for p in range(p0, p1):
         xp = x[p // C, p % C]
         op = out[p // C, p % C]
         for i in range(Ho):
@@ -232,13 +234,13 @@ def avg_pool2d_fast(x, kh, kw, sh, sw, ph, pw, out):
                 op[i, j] = total / count
 
 
-@pjit
-def avg_pool2d_backward_fast(grad_out, kh, kw, sh, sw, ph, pw, grad_x):
-    """Parallel :func:`avg_pool2d_backward_reference`; identical results."""
+@jit
+def avg_pool2d_backward_fast(grad_out, kh, kw, sh, sw, ph, pw, p0, p1, grad_x):
+    """Planes ``p0 .. p1-1`` of :func:`avg_pool2d_backward_reference`; identical results."""
     N, C, H, W = grad_x.shape
     Ho, Wo = grad_out.shape[2], grad_out.shape[3]
     count = grad_x.dtype.type(kh * kw)
-    for p in prange(N * C):
+    for p in range(p0, p1):
         gp = grad_out[p // C, p % C]
         dxp = grad_x[p // C, p % C]
         dxp[:] = 0
@@ -267,12 +269,12 @@ def avg_pool2d_backward_fast(grad_out, kh, kw, sh, sw, ph, pw, grad_x):
 # replaces the current best only if it is larger or NaN.
 
 
-@pjit
-def max_pool2d_2x2_fast(x, out):
+@jit
+def max_pool2d_2x2_fast(x, p0, p1, out):
     """:func:`max_pool2d_fast` for ``kh = kw = sh = sw = 2``, ``ph = pw = 0``."""
-    N, C = x.shape[0], x.shape[1]
+    C = x.shape[1]
     Ho, Wo = out.shape[2], out.shape[3]
-    for p in prange(N * C):
+    for p in range(p0, p1):
         xp = x[p // C, p % C]
         op = out[p // C, p % C]
         for i in range(Ho):
@@ -290,12 +292,12 @@ def max_pool2d_2x2_fast(x, out):
                 orow[j] = best
 
 
-@pjit
-def max_pool2d_2x2_backward_fast(grad_out, x, grad_x):
+@jit
+def max_pool2d_2x2_backward_fast(grad_out, x, p0, p1, grad_x):
     """:func:`max_pool2d_backward_fast` for ``kh = kw = sh = sw = 2``, ``ph = pw = 0``."""
     N, C, H, W = x.shape
     Ho, Wo = grad_out.shape[2], grad_out.shape[3]
-    for p in prange(N * C):
+    for p in range(p0, p1):
         xp = x[p // C, p % C]
         gp = grad_out[p // C, p % C]
         dxp = grad_x[p // C, p % C]
@@ -316,14 +318,17 @@ def max_pool2d_2x2_backward_fast(grad_out, x, grad_x):
                 wins_c = (c > best) | (c != c)
                 best = c if wins_c else best
                 wins_d = (d > best) | (d != d)
-                # the winner is the last of b, c, d that won its comparison, else a;
-                # four gradients from booleans, then four stores: a winner's index
-                # and a select on it per store ran three times slower
+                # the winner is the last of b, c, d that won its comparison, else a.
+                # `rest` is g while no later element has won: one select per
+                # gradient, which LLVM vectorizes; compound conditions (`and`, `not`)
+                # compiled to branches and ran 2.3 times slower
                 g = grow[j]
                 g_d = g if wins_d else zero
-                g_c = g if (wins_c and not wins_d) else zero
-                g_b = g if (wins_b and not wins_c and not wins_d) else zero
-                g_a = g if not (wins_b or wins_c or wins_d) else zero
+                rest = zero if wins_d else g
+                g_c = rest if wins_c else zero
+                rest = zero if wins_c else rest
+                g_b = rest if wins_b else zero
+                g_a = zero if wins_b else rest
                 dtop[2 * j] = g_a
                 dtop[2 * j + 1] = g_b
                 dbottom[2 * j] = g_c
