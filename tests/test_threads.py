@@ -60,42 +60,24 @@ def test_run_ranges_runs_every_unit_once(threads, n):
     assert len(callers) == min(n, 1 if one_thread else threads)
 
 
-def test_a_failing_range_is_raised_after_every_range_has_finished():
+@pytest.mark.parametrize("failing", [0, 5], ids=["calling thread", "worker"])
+def test_a_failing_range_is_raised_after_every_range_has_finished(failing):
     before = _two_threads()
     finished = []
 
     def run(lo, hi):
-        if lo == 0:
-            time.sleep(0.2)  # the calling thread's range: still running when the other fails
-            finished.append(lo)
-        else:
+        if lo == failing:
             raise ValueError(f"range {lo}..{hi} failed")
-
-    try:
-        with pytest.raises(ValueError, match="range 5..10 failed"):
-            run_ranges(10, run)
-    finally:
-        numba.set_num_threads(before)
-    assert finished == [0]
-
-
-def test_the_calling_threads_own_error_waits_for_the_others():
-    before = _two_threads()
-    finished = []
-
-    def run(lo, hi):
-        if lo == 0:
-            raise KeyError("first range")
-        time.sleep(0.2)
+        time.sleep(0.2)  # still running when the other range fails
         finished.append(lo)
 
     try:
-        with pytest.raises(KeyError, match="first range"):
+        with pytest.raises(ValueError, match=f"range {failing}..{failing + 5} failed"):
             run_ranges(10, run)
     finally:
         numba.set_num_threads(before)
     # nothing may still write into the caller's arrays once run_ranges has returned
-    assert finished == [5]
+    assert finished == [5 - failing]
 
 
 def test_a_call_made_while_the_workers_are_busy_runs_on_its_own_thread():
