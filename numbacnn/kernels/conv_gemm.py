@@ -254,9 +254,10 @@ def conv2d_backward_gemm(g, z, relu, x, w, top, left, sh, sw, dh, dw, nb, item0,
         Whether to compute ``grad_x``; without it ``grad_x`` is not touched
         (any 4-D array of ``x``'s type).
     grad_x : ndarray, shape (N, C, H, W), C-contiguous; the items' images overwritten.
-    partial_w : ndarray, shape (items, F, C*kh*kw), C-contiguous; rows ``item0 ..
-        item1-1`` overwritten.
-    partial_b : ndarray, shape (items, F), float64; rows ``item0 .. item1-1`` overwritten.
+    partial_w : ndarray, shape (items, F, C*kh*kw), C-contiguous
+        Rows ``item0`` to ``item1 - 1`` overwritten.
+    partial_b : ndarray, shape (items, F), float64
+        Rows ``item0`` to ``item1 - 1`` overwritten.
     """
     N, F, Ho, Wo = g.shape
     C, kh, kw = w.shape[1], w.shape[2], w.shape[3]

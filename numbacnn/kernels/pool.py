@@ -147,7 +147,7 @@ def avg_pool2d_backward_reference(grad_out, kh, kw, sh, sw, ph, pw, grad_x):
 
 @jit
 def max_pool2d_fast(x, kh, kw, sh, sw, ph, pw, p0, p1, out):
-    """Planes ``p0 .. p1-1`` of :func:`max_pool2d_reference`; identical results."""
+    """Planes ``p0`` to ``p1 - 1`` of :func:`max_pool2d_reference`; identical results."""
     N, C, H, W = x.shape
     Ho, Wo = out.shape[2], out.shape[3]
     for p in range(p0, p1):
@@ -173,7 +173,7 @@ def max_pool2d_fast(x, kh, kw, sh, sw, ph, pw, p0, p1, out):
 
 @jit
 def max_pool2d_backward_fast(grad_out, x, kh, kw, sh, sw, ph, pw, p0, p1, grad_x):
-    """Planes ``p0 .. p1-1`` of :func:`max_pool2d_backward_reference`; identical results.
+    """Planes ``p0`` to ``p1 - 1`` of :func:`max_pool2d_backward_reference`; identical results.
 
     Each call zeroes and fills whole planes of ``grad_x`` (so the memory is
     first touched by the thread that uses it), recomputing each window's
@@ -210,7 +210,7 @@ def max_pool2d_backward_fast(grad_out, x, kh, kw, sh, sw, ph, pw, p0, p1, grad_x
 
 @jit
 def avg_pool2d_fast(x, kh, kw, sh, sw, ph, pw, p0, p1, out):
-    """Planes ``p0 .. p1-1`` of :func:`avg_pool2d_reference`; identical results."""
+    """Planes ``p0`` to ``p1 - 1`` of :func:`avg_pool2d_reference`; identical results."""
     N, C, H, W = x.shape
     Ho, Wo = out.shape[2], out.shape[3]
     count = out.dtype.type(kh * kw)
@@ -236,7 +236,7 @@ def avg_pool2d_fast(x, kh, kw, sh, sw, ph, pw, p0, p1, out):
 
 @jit
 def avg_pool2d_backward_fast(grad_out, kh, kw, sh, sw, ph, pw, p0, p1, grad_x):
-    """Planes ``p0 .. p1-1`` of :func:`avg_pool2d_backward_reference`; identical results."""
+    """Planes ``p0`` to ``p1 - 1`` of :func:`avg_pool2d_backward_reference`; identical results."""
     N, C, H, W = grad_x.shape
     Ho, Wo = grad_out.shape[2], grad_out.shape[3]
     count = grad_x.dtype.type(kh * kw)
