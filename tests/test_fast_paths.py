@@ -6,6 +6,8 @@ equations) for the kernels, and the unshortened path (``input_grad=True``) for
 everything a skipped input gradient must leave alone.
 """
 
+import math
+
 import numba
 import numpy as np
 import pytest
@@ -18,8 +20,11 @@ from numbacnn.activations import ReLU
 from numbacnn.functional._geometry import conv_geometry
 from numbacnn.functional.conv import (
     GEMM_BUDGET,
+    GEMM_PIXELS,
+    GEMM_SMALL_PRODUCT,
     _conv2d_backward,
     _conv2d_forward,
+    _gemm_images,
     _use_gemm,
 )
 from numbacnn.kernels import conv as kconv
@@ -136,6 +141,44 @@ def test_patch_matrix_and_its_adjoint():
     kgemm.conv2d_add_patches(V, 1, kh, kw, top, left, sh, sw, dh, dw, Ho, Wo, back)
     assert np.isnan(back[0]).all()  # images outside the chunk are left alone
     np.testing.assert_allclose(np.sum(cols * V), np.sum(x[1:3] * back[1:3]), rtol=1e-12)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("n", [0, 1, 63, 64, 65, 127, 128, 900, 2156])
+def test_bias_sum_equals_the_exact_sum(dtype, n):
+    # the 64 interleaved partial sums, halved six times, then the last incomplete
+    # block: every element counted once, in float64.  math.fsum is exact, and any
+    # order of n float64 additions errs by at most n * eps/2 * sum|v|
+    v = (np.random.default_rng(n).standard_normal(n) * 1e3).astype(dtype)
+    got = kgemm._sum64(v)
+    assert isinstance(got, float)
+    bound = n * np.finfo(np.float64).eps / 2 * np.sum(np.abs(v), dtype=np.float64)
+    assert abs(got - math.fsum(v.astype(np.float64))) <= bound
+
+
+@given(N=st.integers(1, 300), C=st.integers(1, 64), F=st.integers(1, 128),
+       H=st.integers(1, 40), k=st.integers(1, 5))
+def test_work_items_keep_small_products_small(N, C, F, H, k):
+    assume(k <= H)
+    geom = conv_geometry((H, H), (k, k), 1, 0, 1)
+    nb = _gemm_images((N, C, H, H), (F, C, k, k), geom, GEMM_BUDGET)
+    assert 1 <= nb <= N
+    pixels = geom.out_size[0] * geom.out_size[1]
+    product = F * C * k * k * pixels  # one image's weight-gradient multiply-adds
+    if product <= GEMM_SMALL_PRODUCT:
+        # within the bound, unless that would leave less than a quarter of GEMM_PIXELS
+        assert nb * product <= GEMM_SMALL_PRODUCT or (nb - 1) * pixels < GEMM_PIXELS // 4
+
+
+def test_a_deep_layer_on_small_images_keeps_the_matrix_products():
+    # one image's product is small because it has 16 pixels, not because the patch
+    # matrix has few rows: one image per item would leave 64 partial weight gradients
+    # of 64 x 576, beyond the scratch limit, and the slow direct kernels would run
+    x_shape, w_shape = (64, 64, 6, 6), (64, 64, 3, 3)
+    geom = conv_geometry((6, 6), (3, 3), 1, 0, 1)
+    assert 64 * 64 * 9 * 16 <= GEMM_SMALL_PRODUCT
+    assert _gemm_images(x_shape, w_shape, geom, GEMM_BUDGET) * 16 >= GEMM_PIXELS // 4
+    assert _use_gemm(x_shape, w_shape, geom, GEMM_BUDGET)
 
 
 @pytest.mark.skipif(numba.config.NUMBA_NUM_THREADS < 2, reason="needs two numba threads")

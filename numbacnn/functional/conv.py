@@ -55,18 +55,33 @@ GEMM_PIXELS = 2048
 #: layers with many channels take fewer images per item.
 GEMM_BUDGET = 1 << 20
 
+#: Where one image's weight-gradient product, ``F * C kh kw * Ho Wo`` multiply-adds, is
+#: at most this many, an item's products stay within it too, as long as the item
+#: keeps a quarter of :data:`GEMM_PIXELS`.  OpenBLAS (the BLAS behind SciPy, which
+#: numba's ``np.dot`` calls) multiplies matrices up to 10**6 multiply-adds with
+#: kernels that skip its packing step; larger products with a dimension as small as
+#: a first layer's ``C kh kw`` (9 or 27) run at about half the speed.  The quarter
+#: keeps layers whose images are a few pixels from being cut into items too small
+#: for any BLAS, and the items' partial weight gradients few.
+GEMM_SMALL_PRODUCT = 10**6
+
 
 def _gemm_images(x_shape, w_shape, geom, budget):
     """Images per work item of the matrix-product kernels: enough for
-    :data:`GEMM_PIXELS` output pixels, but at most ``budget`` scratch elements (and at
-    least one image), and, where fewer images allow it, an even number of items, so
-    that neither of two threads idles while the other finishes the last.  The items,
-    and so the order of the weight gradient's sums, do not depend on the thread count:
-    results are the same on any machine."""
+    :data:`GEMM_PIXELS` output pixels, but at most ``budget`` scratch elements and,
+    where one image's product is small, at most :data:`GEMM_SMALL_PRODUCT`
+    multiply-adds or a quarter of the pixels, whichever is more (and at least one
+    image); then, where fewer images allow it, an
+    even number of items, so that neither of two threads idles while the other
+    finishes the last.  The items, and so the order of the weight gradient's sums, do
+    not depend on the thread count: results are the same on any machine."""
     F, C, kh, kw = w_shape
     Ho, Wo = geom.out_size
     N = x_shape[0]
     nb = max(1, min(N, -(-GEMM_PIXELS // (Ho * Wo)), budget // ((C * kh * kw + F) * Ho * Wo)))
+    product = F * C * kh * kw * Ho * Wo  # one image's weight-gradient multiply-adds
+    if product <= GEMM_SMALL_PRODUCT:
+        nb = min(nb, max(GEMM_SMALL_PRODUCT // product, -(-GEMM_PIXELS // (4 * Ho * Wo))))
     while nb > 1 and -(-N // nb) % 2:
         nb -= 1
     return nb

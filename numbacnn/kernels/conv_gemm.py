@@ -133,25 +133,29 @@ def conv2d_add_patches(grad_cols, n0, kh, kw, top, left, sh, sw, dh, dw, Ho, Wo,
 
 @jit
 def _sum64(v):
-    """The sum of the 1-D array ``v`` in float64, as 256 interleaved partial sums.
+    """The sum of the 1-D array ``v`` in float64, as 64 interleaved partial sums.
 
-    Partial sum ``l`` adds ``v[l], v[l + 256], ...``; the 256 are then added in
-    order.  A single running sum would make each addition wait for the one
-    before it, and this sum runs over every pixel of the batch; independent
-    sums over a view of 256 elements vectorize.  The order depends on the
-    length alone.
+    Partial sum ``l`` adds ``v[l], v[l + 64], ...``; then the upper half of the
+    partial sums is added to the lower half, six times over, and the elements
+    of a last incomplete block are added one by one.  A single running sum
+    would make each addition wait for the one before it; 64 independent sums
+    over a view vectorize, and halving them keeps the final reduction short
+    too (these rows may hold only a few hundred pixels).  The order depends
+    on the length alone.
     """
-    B = 256
+    B = 64
     lanes = np.zeros(B, np.float64)
     nB = v.size - v.size % B
     for t0 in range(0, nB, B):
         block = v[t0 : t0 + B]
         for lane in range(B):
             lanes[lane] += block[lane]
-    # np.float64, not 0.0: plain Python would add float32 terms to 0.0 as float32
-    total = np.float64(0.0)
-    for lane in range(B):
-        total += lanes[lane]
+    half = B // 2
+    while half > 0:
+        for lane in range(half):
+            lanes[lane] += lanes[lane + half]
+        half //= 2
+    total = lanes[0]
     for t in range(nB, v.size):
         total += v[t]
     return total
