@@ -68,13 +68,14 @@ GEMM_SMALL_PRODUCT = 10**6
 
 def _gemm_images(x_shape, w_shape, geom, budget):
     """Images per work item of the matrix-product kernels: enough for
-    :data:`GEMM_PIXELS` output pixels, but at most ``budget`` scratch elements and,
-    where one image's product is small, at most :data:`GEMM_SMALL_PRODUCT`
-    multiply-adds or a quarter of the pixels, whichever is more (and at least one
-    image); then, where fewer images allow it, an
-    even number of items, so that neither of two threads idles while the other
-    finishes the last.  The items, and so the order of the weight gradient's sums, do
-    not depend on the thread count: results are the same on any machine."""
+    :data:`GEMM_PIXELS` output pixels, but at most ``budget`` scratch elements (and at
+    least one image).  Where one image's weight-gradient product is small, no more
+    images than keep the item's within :data:`GEMM_SMALL_PRODUCT` multiply-adds or
+    than make a quarter of :data:`GEMM_PIXELS`, whichever is more.  Then, where fewer
+    images allow it, an even number of items, so that neither of two threads idles
+    while the other finishes the last.  The items, and so the order of the weight
+    gradient's sums, do not depend on the thread count: results are the same on any
+    machine."""
     F, C, kh, kw = w_shape
     Ho, Wo = geom.out_size
     N = x_shape[0]
