@@ -79,10 +79,11 @@ def _gemm_images(x_shape, w_shape, geom, budget):
     F, C, kh, kw = w_shape
     Ho, Wo = geom.out_size
     N = x_shape[0]
-    nb = max(1, min(N, -(-GEMM_PIXELS // (Ho * Wo)), budget // ((C * kh * kw + F) * Ho * Wo)))
-    product = F * C * kh * kw * Ho * Wo  # one image's weight-gradient multiply-adds
+    CK, T = C * kh * kw, Ho * Wo  # patch-matrix rows, pixels per image
+    nb = max(1, min(N, -(-GEMM_PIXELS // T), budget // ((CK + F) * T)))
+    product = F * CK * T  # one image's weight-gradient multiply-adds
     if product <= GEMM_SMALL_PRODUCT:
-        nb = min(nb, max(GEMM_SMALL_PRODUCT // product, -(-GEMM_PIXELS // (4 * Ho * Wo))))
+        nb = min(nb, max(GEMM_SMALL_PRODUCT // product, -(-GEMM_PIXELS // (4 * T))))
     while nb > 1 and -(-N // nb) % 2:
         nb -= 1
     return nb
